@@ -1,0 +1,42 @@
+"""capa_datos_persona: la capa de datos del curso, sobre un pool de ``psycopg_pool``.
+
+Uso típico::
+
+    from capa_datos_persona import Conexion, Persona, PersonaDAO
+
+    with Conexion.obtener_conexion() as conexion:
+        conexion.execute("SELECT 1")
+
+El servidor PostgreSQL sale de ``DATABASE_URL`` o de las variables ``PG*`` si
+existen; si no, se arranca uno embebido (ver :mod:`capa_datos_persona.servidor`).
+"""
+
+from .conexion import Conexion
+from .errores import (
+    ErrorCapaDatos,
+    ErrorConexionBD,
+    ErrorDatosPersona,
+    ErrorDevolucion,
+    ErrorServidorEmbebido,
+    ErrorTipoDevolucion,
+)
+from .esquema import crear_tabla, reiniciar_tabla
+from .logger_base import log
+from .persona import Persona
+from .persona_dao import PersonaDAO
+
+__all__ = [
+    "Conexion",
+    "ErrorCapaDatos",
+    "ErrorConexionBD",
+    "ErrorDatosPersona",
+    "ErrorDevolucion",
+    "ErrorServidorEmbebido",
+    "ErrorTipoDevolucion",
+    "Persona",
+    "PersonaDAO",
+    "crear_tabla",
+    "log",
+    "reiniciar_tabla",
+]
+__version__ = "1.0.0"

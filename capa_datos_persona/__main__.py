@@ -1,0 +1,113 @@
+"""Línea de órdenes del curso: ``python -m capa_datos_persona ORDEN``.
+
+Órdenes:
+
+* ``estado``: qué servidor se usa, su versión, la URL (contraseña oculta) y los
+  ajustes del pool.
+* ``reiniciar-bd``: vuelve a crear la tabla ``persona`` con las filas de ejemplo.
+* ``detener``: detiene el PostgreSQL embebido (los datos se conservan).
+* ``borrar-datos``: detiene el embebido y borra su carpeta de datos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import servidor
+from .conexion import Conexion
+from .errores import ErrorCapaDatos
+
+
+class _Formato(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+        return super().add_usage(usage, actions, groups, prefix="uso: " if prefix is None else prefix)
+
+
+def _estado() -> int:
+    elegido = servidor.destino()
+    print(f"Servidor: {elegido.tipo}")
+    if elegido.embebido:
+        print(f"Carpeta de datos: {servidor.directorio_base()}")
+    pool = Conexion.obtener_pool()
+    destino = Conexion.destino()
+    assert destino is not None
+    print(f"Conexión: {destino.descripcion()}")
+    with Conexion.obtener_conexion() as conexion:
+        version = conexion.execute("SHOW server_version").fetchone()[0]
+        base = conexion.execute("SELECT current_database()").fetchone()[0]
+        filas = conexion.execute(
+            "SELECT CASE WHEN to_regclass('persona') IS NULL THEN NULL ELSE (SELECT count(*) FROM persona) END"
+        ).fetchone()[0]
+    print(f"PostgreSQL {version}, base de datos '{base}'")
+    print("Tabla persona: " + ("no existe todavía" if filas is None else f"{filas} filas"))
+    print(
+        f"Pool '{pool.name}': MIN_CON={Conexion.MIN_CON}, MAX_CON={Conexion.MAX_CON}, "
+        f"TIMEOUT={Conexion.TIMEOUT:g} s"
+    )
+    Conexion.cerrar_conexiones()
+    return 0
+
+
+def _reiniciar() -> int:
+    from .esquema import reiniciar_tabla
+
+    reiniciar_tabla()
+    Conexion.cerrar_conexiones()
+    print("Tabla persona reiniciada con las filas de ejemplo.")
+    return 0
+
+
+def _detener() -> int:
+    if servidor.detener_embebido():
+        print("PostgreSQL embebido detenido. Los datos se conservan.")
+    else:
+        print("No había ningún PostgreSQL embebido en marcha.")
+    return 0
+
+
+def _borrar() -> int:
+    servidor.borrar_datos()
+    print(f"Datos del PostgreSQL embebido borrados ({servidor.directorio_base()}).")
+    return 0
+
+
+ORDENES = {
+    "estado": (_estado, "muestra el servidor, su versión y los ajustes del pool"),
+    "reiniciar-bd": (_reiniciar, "vuelve a crear la tabla persona con las filas de ejemplo"),
+    "detener": (_detener, "detiene el PostgreSQL embebido (conserva los datos)"),
+    "borrar-datos": (_borrar, "detiene el PostgreSQL embebido y borra sus datos"),
+}
+
+
+def crear_analizador() -> argparse.ArgumentParser:
+    analizador = argparse.ArgumentParser(
+        prog="python -m capa_datos_persona",
+        description="Herramientas del curso «Liberar conexiones al pool con psycopg_pool».",
+        formatter_class=_Formato,
+        add_help=False,
+    )
+    analizador._optionals.title = "opciones"
+    analizador.add_argument("-h", "--ayuda", action="help", help="muestra esta ayuda y termina")
+    sub = analizador.add_subparsers(dest="orden", title="órdenes", metavar="ORDEN")
+    for nombre, (_, ayuda) in ORDENES.items():
+        sub.add_parser(nombre, help=ayuda, description=ayuda, formatter_class=_Formato, add_help=False)
+    return analizador
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    analizador = crear_analizador()
+    argumentos = analizador.parse_args(argv)
+    if argumentos.orden is None:
+        analizador.print_help()
+        return 2
+    try:
+        return ORDENES[argumentos.orden][0]()
+    except ErrorCapaDatos as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

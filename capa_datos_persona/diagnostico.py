@@ -1,0 +1,48 @@
+"""Mirar el servidor desde fuera del pool, sin alterar lo que se observa.
+
+Estas funciones usan una conexión **propia** (no prestada por el pool), en modo
+``autocommit``, con ``application_name`` distinto al del pool: así no ocupan un
+hueco del pool ni aparecen contadas como sesiones suyas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from .conexion import Conexion
+from .servidor import usar_servidor
+
+APLICACION_OBSERVADOR = "capa_datos_persona:observador"
+
+_SESIONES = """
+SELECT pid, state, backend_start, state_change
+FROM pg_stat_activity
+WHERE application_name = %s
+ORDER BY backend_start
+"""
+
+
+@contextmanager
+def conexion_directa() -> Iterator[psycopg.Connection]:
+    """Una conexión dedicada (fuera del pool) que se cierra al salir del ``with``."""
+    with psycopg.connect(
+        usar_servidor().conninfo, autocommit=True, application_name=APLICACION_OBSERVADOR, connect_timeout=5
+    ) as conexion:
+        yield conexion
+
+
+def sesiones_del_pool(conexion: psycopg.Connection | None = None) -> list[dict[str, object]]:
+    """Las sesiones que el servidor ve abiertas por el pool de este proceso (``pg_stat_activity``)."""
+    if conexion is None:
+        with conexion_directa() as propia:
+            return sesiones_del_pool(propia)
+    with conexion.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        return cursor.execute(_SESIONES, (Conexion.nombre_aplicacion(),)).fetchall()
+
+
+def contar_sesiones_del_pool(conexion: psycopg.Connection | None = None) -> int:
+    """Cuántas sesiones tiene abiertas en el servidor el pool de este proceso."""
+    return len(sesiones_del_pool(conexion))

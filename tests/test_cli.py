@@ -1,0 +1,63 @@
+"""La línea de órdenes ``python -m capa_datos_persona`` (en un proceso aparte, como la usa un alumno)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from capa_datos_persona import servidor
+
+
+def _orden(*argumentos: str, **entorno: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "capa_datos_persona", *argumentos],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **entorno},
+    )
+
+
+def test_ayuda_en_espanol() -> None:
+    resultado = _orden("--ayuda")
+    assert resultado.returncode == 0
+    assert resultado.stdout.startswith("uso: python -m capa_datos_persona")
+    for orden in ("estado", "reiniciar-bd", "detener", "borrar-datos"):
+        assert orden in resultado.stdout
+
+
+def test_estado_y_reiniciar(directa) -> None:
+    directa.execute("DROP TABLE IF EXISTS persona")
+    resultado = _orden("reiniciar-bd")
+    assert resultado.returncode == 0, resultado.stderr
+    assert "Tabla persona reiniciada" in resultado.stdout
+    resultado = _orden("estado")
+    assert resultado.returncode == 0, resultado.stderr
+    assert f"Servidor: {servidor.destino().tipo}" in resultado.stdout
+    assert "Tabla persona: 3 filas" in resultado.stdout
+    assert "MAX_CON=5" in resultado.stdout
+    assert "PostgreSQL " in resultado.stdout
+    assert resultado.stderr == ""
+
+
+def test_estado_con_servidor_inalcanzable_da_error_claro() -> None:
+    resultado = _orden("estado", DATABASE_URL="postgresql://postgres:s3creto@127.0.0.1:1/test_db")
+    assert resultado.returncode == 1
+    assert "No se pudo conectar con PostgreSQL en 127.0.0.1:1" in resultado.stderr
+    assert "s3creto" not in resultado.stderr + resultado.stdout
+
+
+def test_detener_y_volver_a_arrancar_el_embebido() -> None:
+    if not servidor.destino().embebido:
+        return
+    from capa_datos_persona import Conexion
+
+    Conexion.cerrar_conexiones()
+    resultado = _orden("detener")
+    assert resultado.returncode == 0, resultado.stderr
+    assert "detenido" in resultado.stdout or "No había" in resultado.stdout
+    assert not servidor.embebido_en_marcha()
+    # el siguiente uso lo arranca de nuevo
+    with Conexion.obtener_conexion() as conexion:
+        assert conexion.execute("SELECT 1").fetchone() == (1,)

@@ -1,0 +1,158 @@
+"""La clase Conexion contra un PostgreSQL real: prestar, devolver, agotar, cerrar."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+from capa_datos_persona import Conexion, ErrorDevolucion, ErrorTipoDevolucion
+from capa_datos_persona.diagnostico import contar_sesiones_del_pool
+from capa_datos_persona.servidor import usar_servidor
+
+
+def test_el_pool_se_crea_una_vez_abierto_con_nombre_y_limites() -> None:
+    pool = Conexion.obtener_pool()
+    assert pool is Conexion.obtener_pool()
+    assert not pool.closed
+    assert pool.name == Conexion.NOMBRE_POOL
+    estadisticas = pool.get_stats()
+    assert (estadisticas["pool_min"], estadisticas["pool_max"]) == (1, 5)
+    assert pool.timeout == Conexion.TIMEOUT
+    assert 1 <= Conexion.TIMEOUT <= 10, "el TIMEOUT de clase debe ser corto para una demostración"
+
+
+def test_with_devuelve_la_conexion_y_reutiliza_la_misma(directa: psycopg.Connection) -> None:
+    ids, pids = set(), set()
+    for _ in range(6):  # seis usos seguidos con un pool de cinco
+        with Conexion.obtener_conexion() as conexion:
+            ids.add(id(conexion))
+            pids.add(conexion.info.backend_pid)
+    estadisticas = Conexion.obtener_pool().get_stats()
+    assert estadisticas["pool_size"] - estadisticas["pool_available"] == 0
+    assert estadisticas["requests_num"] == 6
+    assert len(ids) == 1 and len(pids) == 1
+    assert contar_sesiones_del_pool(directa) == 1
+
+
+def test_with_hace_commit_al_terminar_bien(tabla: None, filas) -> None:
+    with Conexion.obtener_conexion() as conexion:
+        conexion.execute("INSERT INTO persona (nombre, apellido, email) VALUES ('Ana', 'Ruiz', 'ana@mail.com')")
+    assert [f[1] for f in filas()] == ["Juan", "Karla", "María", "Ana"]
+
+
+def test_with_hace_rollback_si_hay_excepcion(tabla: None, filas) -> None:
+    antes = filas()
+    with pytest.raises(ZeroDivisionError):
+        with Conexion.obtener_conexion() as conexion:
+            conexion.execute("INSERT INTO persona (nombre, apellido, email) VALUES ('Ana', 'Ruiz', 'ana@mail.com')")
+            1 / 0
+    assert filas() == antes
+    assert Conexion.obtener_pool().get_stats()["pool_available"] == 1
+
+
+def test_manual_presta_y_devuelve() -> None:
+    conexion = Conexion.obtener_conexion_manual()
+    pool = Conexion.obtener_pool()
+    assert pool.get_stats()["pool_available"] == 0
+    assert Conexion.prestadas_manualmente() == 1
+    Conexion.liberar_conexion(conexion)
+    assert pool.get_stats()["pool_available"] == 1
+    assert Conexion.prestadas_manualmente() == 0
+
+
+def test_liberar_dos_veces_seguidas_se_rechaza() -> None:
+    conexion = Conexion.obtener_conexion_manual()
+    Conexion.liberar_conexion(conexion)
+    with pytest.raises(ErrorDevolucion, match="no se puede devolver dos veces"):
+        Conexion.liberar_conexion(conexion)
+    assert Conexion.obtener_pool().get_stats()["pool_available"] == 1
+
+
+def test_liberar_tarde_cuando_ya_la_usa_otro_se_rechaza() -> None:
+    """psycopg_pool acepta en silencio este error (dos clientes con una conexión); nosotros no."""
+    vieja = Conexion.obtener_conexion_manual()
+    Conexion.liberar_conexion(vieja)
+    with Conexion.obtener_conexion() as de_otro:
+        assert de_otro is vieja  # el pool la prestó de nuevo
+        with pytest.raises(ErrorDevolucion, match="ya se devolvió"):
+            Conexion.liberar_conexion(vieja)
+        assert de_otro.execute("SELECT 1").fetchone() == (1,)
+        assert Conexion.obtener_pool().get_stats()["pool_available"] == 0
+
+
+def test_liberar_una_conexion_de_with_se_rechaza() -> None:
+    with Conexion.obtener_conexion() as conexion:
+        with pytest.raises(ErrorDevolucion, match="se devuelve sola"):
+            Conexion.liberar_conexion(conexion)
+
+
+def test_liberar_algo_que_no_es_conexion_se_rechaza() -> None:
+    for cosa in (None, "conexion", 42):
+        with pytest.raises(ErrorTipoDevolucion, match="espera una conexión"):
+            Conexion.liberar_conexion(cosa)  # type: ignore[arg-type]
+
+
+def test_liberar_conexion_de_fuera_o_de_otro_pool_se_rechaza() -> None:
+    conninfo = usar_servidor().conninfo
+    with psycopg.connect(conninfo) as suelta:
+        with pytest.raises(ErrorDevolucion, match="no salió de ningún pool"):
+            Conexion.liberar_conexion(suelta)
+    with ConnectionPool(conninfo, min_size=1, max_size=1, name="otro", open=True) as otro:
+        ajena = otro.getconn()
+        with pytest.raises(ErrorDevolucion, match="viene de otro pool \\('otro'\\)"):
+            Conexion.liberar_conexion(ajena)
+        otro.putconn(ajena)
+
+
+def test_agotar_el_pool_espera_timeout_y_lanza_pooltimeout() -> None:
+    Conexion.TIMEOUT = 1.0
+    prestadas = [Conexion.obtener_conexion_manual() for _ in range(Conexion.MAX_CON)]
+    inicio = time.monotonic()
+    with pytest.raises(PoolTimeout, match=r"couldn't get a connection after 1\.00 sec"):
+        Conexion.obtener_conexion_manual()
+    espera = time.monotonic() - inicio
+    assert 0.9 <= espera < 3.0
+    for conexion in prestadas:
+        Conexion.liberar_conexion(conexion)
+    with Conexion.obtener_conexion() as conexion:  # el pool se recupera
+        assert conexion.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_cerrar_conexiones_y_lo_que_pasa_despues(directa: psycopg.Connection) -> None:
+    viejo = Conexion.obtener_pool()
+    prestada = Conexion.obtener_conexion_manual()
+    Conexion.cerrar_conexiones()
+    assert viejo.closed
+    # la prestada sigue funcionando hasta que se devuelve; al devolverla se cierra
+    assert prestada.execute("SELECT 1").fetchone() == (1,)
+    Conexion.liberar_conexion(prestada)
+    assert prestada.closed
+    with pytest.raises(PoolClosed):
+        viejo.getconn()
+    # el siguiente obtener_* crea un pool nuevo
+    with Conexion.obtener_conexion() as conexion:
+        assert conexion.execute("SELECT 1").fetchone() == (1,)
+    assert Conexion.obtener_pool() is not viejo
+    Conexion.cerrar_conexiones()
+    assert contar_sesiones_del_pool(directa) == 0
+
+
+def test_cerrar_sin_pool_no_falla() -> None:
+    Conexion.cerrar_conexiones()
+    Conexion.cerrar_conexiones()
+
+
+def test_los_atributos_de_clase_valen_para_el_siguiente_pool() -> None:
+    Conexion.MAX_CON = 2
+    Conexion.TIMEOUT = 1.5
+    pool = Conexion.obtener_pool()
+    assert pool.max_size == 2 and pool.timeout == 1.5
+
+
+def test_no_hay_deprecationwarning_al_crear_el_pool(recwarn: pytest.WarningsRecorder) -> None:
+    with Conexion.obtener_conexion() as conexion:
+        conexion.execute("SELECT 1")
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
