@@ -19,14 +19,58 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import ClassVar, ContextManager
+from collections.abc import Callable
+from typing import Any, ClassVar, ContextManager
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .errores import ErrorConexionBD, ErrorDevolucion, ErrorTipoDevolucion
 from .logger_base import log
 from .servidor import Destino, enmascarar, ocultar_rutas, usar_servidor
+
+
+Observador = Callable[[str, "psycopg.Connection | None"], None]
+"""Función que recibe cada suceso del pool: ``(evento, conexion)``."""
+
+
+class PoolObservable(ConnectionPool):
+    """Un ``ConnectionPool`` normal que además avisa de cada préstamo y devolución.
+
+    Los observadores (por ejemplo el registrador de ocupación) reciben los
+    eventos ``"obtenida"``, ``"devuelta"``, ``"timeout"`` y ``"cerrado"``. Sin
+    observadores el coste es una comprobación de lista vacía por operación.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.observadores: list[Observador] = []
+        super().__init__(*args, **kwargs)
+
+    def _avisar(self, evento: str, conexion: psycopg.Connection | None = None) -> None:
+        for observador in list(self.observadores):
+            observador(evento, conexion)
+
+    def getconn(self, timeout: float | None = None) -> psycopg.Connection:
+        try:
+            conexion = super().getconn(timeout)
+        except PoolTimeout:
+            if self.observadores:
+                self._avisar("timeout")
+            raise
+        if self.observadores:
+            self._avisar("obtenida", conexion)
+        return conexion
+
+    def putconn(self, conn: psycopg.Connection) -> None:
+        super().putconn(conn)
+        if self.observadores:
+            self._avisar("devuelta", conn)
+
+    def close(self, timeout: float = 5.0) -> None:
+        cerrado_antes = self.closed
+        super().close(timeout)
+        if self.observadores and not cerrado_antes:
+            self._avisar("cerrado")
 
 
 class Conexion:
@@ -52,7 +96,7 @@ class Conexion:
     NOMBRE_POOL: ClassVar[str] = "pool_persona"
     """Nombre del pool: aparece en los mensajes de ``psycopg_pool``."""
 
-    _pool: ClassVar[ConnectionPool | None] = None
+    _pool: ClassVar[PoolObservable | None] = None
     _destino: ClassVar[Destino | None] = None
     _cerrojo: ClassVar[threading.RLock] = threading.RLock()
     # Conexiones prestadas con obtener_conexion_manual() -> pool que las prestó.
@@ -72,7 +116,7 @@ class Conexion:
         return f"capa_datos_persona:{os.getpid()}"
 
     @classmethod
-    def obtener_pool(cls) -> ConnectionPool:
+    def obtener_pool(cls) -> PoolObservable:
         """Devuelve el pool, creándolo (y abriéndolo) la primera vez.
 
         Antes de crearlo prueba una conexión directa: si el servidor no responde
@@ -86,7 +130,7 @@ class Conexion:
             return cls._pool
 
     @classmethod
-    def _crear_pool(cls) -> ConnectionPool:
+    def _crear_pool(cls) -> PoolObservable:
         destino = usar_servidor()
         ajustes = {
             "application_name": cls.nombre_aplicacion(),
@@ -94,7 +138,7 @@ class Conexion:
             "connect_timeout": max(2, int(round(cls.TIMEOUT))),
         }
         cls._probar_servidor(destino, ajustes)
-        pool = ConnectionPool(
+        pool = PoolObservable(
             destino.conninfo,
             min_size=cls.MIN_CON,
             max_size=cls.MAX_CON,

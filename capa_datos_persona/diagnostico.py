@@ -25,12 +25,17 @@ ORDER BY backend_start
 """
 
 
+def abrir_conexion_directa() -> psycopg.Connection:
+    """Abre una conexión dedicada (fuera del pool). Ciérrala tú con ``close()``."""
+    return psycopg.connect(
+        usar_servidor().conninfo, autocommit=True, application_name=APLICACION_OBSERVADOR, connect_timeout=5
+    )
+
+
 @contextmanager
 def conexion_directa() -> Iterator[psycopg.Connection]:
     """Una conexión dedicada (fuera del pool) que se cierra al salir del ``with``."""
-    with psycopg.connect(
-        usar_servidor().conninfo, autocommit=True, application_name=APLICACION_OBSERVADOR, connect_timeout=5
-    ) as conexion:
+    with abrir_conexion_directa() as conexion:
         yield conexion
 
 
