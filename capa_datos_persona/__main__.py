@@ -7,17 +7,22 @@
 * ``reiniciar-bd``: vuelve a crear la tabla ``persona`` con las filas de ejemplo.
 * ``detener``: detiene el PostgreSQL embebido (los datos se conservan).
 * ``borrar-datos``: detiene el embebido y borra su carpeta de datos.
+* ``demo``: hace los tres experimentos (with, manual, agotamiento) sin Jupyter,
+  imprime un resumen y guarda la gráfica comparativa en un PNG.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import servidor
 from .conexion import Conexion
 from .errores import ErrorCapaDatos
+from .logger_base import log
 
 
 class _Formato(argparse.RawDescriptionHelpFormatter):
@@ -73,11 +78,39 @@ def _borrar() -> int:
     return 0
 
 
+def _demo(salida: str) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .experimentos import los_tres, tabla_resumen
+    from .graficas import comparar_experimentos
+
+    print("Haciendo los tres experimentos (tardan unos 5 segundos; el agotamiento espera el TIMEOUT)...")
+    nivel = log.level
+    log.setLevel(logging.WARNING)  # aquí solo interesa el resumen, no cada préstamo
+    try:
+        experimentos = los_tres()
+    finally:
+        log.setLevel(nivel)
+    tabla = tabla_resumen(experimentos)
+    print()
+    print(tabla.to_string())
+    for exp in experimentos:
+        for error in exp.errores:
+            print(f"\nError provocado en «{exp.nombre}»: {error}")
+    ruta = Path(salida)
+    ruta.parent.mkdir(parents=True, exist_ok=True)
+    comparar_experimentos(experimentos).savefig(ruta, dpi=100)
+    print(f"\nGráfica guardada en: {ruta}")
+    return 0
+
+
 ORDENES = {
     "estado": (_estado, "muestra el servidor, su versión y los ajustes del pool"),
     "reiniciar-bd": (_reiniciar, "vuelve a crear la tabla persona con las filas de ejemplo"),
     "detener": (_detener, "detiene el PostgreSQL embebido (conserva los datos)"),
     "borrar-datos": (_borrar, "detiene el PostgreSQL embebido y borra sus datos"),
+    "demo": (_demo, "hace los tres experimentos, resume y guarda la gráfica en un PNG"),
 }
 
 
@@ -92,7 +125,15 @@ def crear_analizador() -> argparse.ArgumentParser:
     analizador.add_argument("-h", "--ayuda", action="help", help="muestra esta ayuda y termina")
     sub = analizador.add_subparsers(dest="orden", title="órdenes", metavar="ORDEN")
     for nombre, (_, ayuda) in ORDENES.items():
-        sub.add_parser(nombre, help=ayuda, description=ayuda, formatter_class=_Formato, add_help=False)
+        orden = sub.add_parser(nombre, help=ayuda, description=ayuda, formatter_class=_Formato, add_help=False)
+        orden._optionals.title = "opciones"
+        orden.add_argument("-h", "--ayuda", action="help", help="muestra esta ayuda y termina")
+        if nombre == "demo":
+            orden.add_argument(
+                "--salida",
+                default=str(Path("salidas") / "ocupacion_pool.png"),
+                help="ruta del PNG (por defecto: salidas/ocupacion_pool.png)",
+            )
     return analizador
 
 
@@ -103,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         analizador.print_help()
         return 2
     try:
+        if argumentos.orden == "demo":
+            return _demo(argumentos.salida)
         return ORDENES[argumentos.orden][0]()
     except ErrorCapaDatos as exc:
         print(f"Error: {exc}", file=sys.stderr)

@@ -7,6 +7,7 @@ hueco del pool ni aparecen contadas como sesiones suyas.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,3 +52,22 @@ def sesiones_del_pool(conexion: psycopg.Connection | None = None) -> list[dict[s
 def contar_sesiones_del_pool(conexion: psycopg.Connection | None = None) -> int:
     """Cuántas sesiones tiene abiertas en el servidor el pool de este proceso."""
     return len(sesiones_del_pool(conexion))
+
+
+def cerrar_y_comprobar(espera: float = 3.0) -> None:
+    """Cierra el pool y comprueba que no queda nada abierto (la última celda de cada cuaderno).
+
+    Muestra cuántas conexiones de ``obtener_conexion_manual()`` quedaron sin
+    devolver y cuántas sesiones de este kernel ve todavía el servidor (espera
+    hasta ``espera`` segundos a que terminen de cerrarse).
+    """
+    sin_devolver = Conexion.prestadas_manualmente()
+    Conexion.cerrar_conexiones()
+    limite = time.monotonic() + espera
+    with conexion_directa() as propia:
+        sesiones = contar_sesiones_del_pool(propia)
+        while sesiones and time.monotonic() < limite:
+            time.sleep(0.05)
+            sesiones = contar_sesiones_del_pool(propia)
+    print(f"Conexiones obtenidas a mano sin devolver: {sin_devolver}")
+    print(f"Sesiones de este kernel abiertas en el servidor: {sesiones}")

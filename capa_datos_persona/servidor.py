@@ -93,11 +93,14 @@ def enmascarar(conninfo: str) -> str:
 
 
 def ocultar_rutas(texto: str) -> str:
-    """Sustituye la carpeta de datos del servidor embebido por ``<datos>``."""
-    base = str(directorio_base())
-    texto = texto.replace(base, MARCADOR_DATOS)
-    # El socket puede acabar en una carpeta de respaldo si la ruta es muy larga.
-    return re.sub(r"host=/\S+", f"host={MARCADOR_DATOS}", texto) if "host=/" in texto else texto
+    """Sustituye las rutas de la carpeta de datos del servidor embebido por ``<datos>``.
+
+    >>> ocultar_rutas("postgresql://postgres:@/postgres?host=/home/ana/curso/.capa_datos/pgdata")
+    'postgresql://postgres:@/postgres?host=<datos>'
+    """
+    texto = texto.replace(str(directorio_base()), MARCADOR_DATOS)
+    # El socket (host=...) puede estar en pgdata o, si esa ruta es muy larga, en run/.
+    return re.sub(r"host=[^&\s]+", f"host={MARCADOR_DATOS}", texto)
 
 
 def destino() -> Destino:

@@ -61,3 +61,14 @@ def test_detener_y_volver_a_arrancar_el_embebido() -> None:
     # el siguiente uso lo arranca de nuevo
     with Conexion.obtener_conexion() as conexion:
         assert conexion.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_demo_resume_y_guarda_la_grafica(tmp_path) -> None:
+    png = tmp_path / "graficas" / "ocupacion.png"
+    resultado = _orden("demo", "--salida", str(png))
+    assert resultado.returncode == 0, resultado.stderr
+    assert resultado.stderr == ""
+    for texto in ("with (automático)", "getconn/putconn (manual)", "agotamiento", "máx. en uso",
+                  "PoolTimeout: couldn't get a connection after 3.00 sec", f"Gráfica guardada en: {png}"):
+        assert texto in resultado.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

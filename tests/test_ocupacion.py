@@ -1,0 +1,123 @@
+"""El registrador de ocupación y los tres experimentos, contra PostgreSQL real."""
+
+from __future__ import annotations
+
+import threading
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from capa_datos_persona import Conexion  # noqa: E402
+from capa_datos_persona import experimentos as ex  # noqa: E402
+from capa_datos_persona import graficas  # noqa: E402
+from capa_datos_persona.ocupacion import COLUMNAS_MUESTRAS, RegistradorOcupacion  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tres() -> list[ex.Experimento]:
+    return ex.los_tres()
+
+
+def test_en_uso_nunca_supera_max_con(tres: list[ex.Experimento]) -> None:
+    for exp in tres:
+        m = exp.registro.muestras
+        assert list(m.columns) == list(COLUMNAS_MUESTRAS)
+        assert (m["en_uso"] <= Conexion.MAX_CON).all()
+        assert (m["tamano"] <= Conexion.MAX_CON).all()
+        assert (m["en_uso"] == m["tamano"] - m["disponibles"]).all()
+        assert m["t"].is_monotonic_increasing
+
+
+def test_with_solo_usa_una_conexion_a_la_vez(tres: list[ex.Experimento]) -> None:
+    exp = tres[0]
+    r = exp.resumen()
+    assert r.max_en_uso == 1 and r.max_sesiones_servidor == 1 and r.timeouts == 0
+    cuenta = exp.registro.eventos["evento"].value_counts().to_dict()
+    assert cuenta == {"obtenida": 6, "devuelta": 6}
+    assert exp.registro.eventos["conexion"].nunique() == 1  # siempre la misma conexión
+
+
+def test_manual_sube_a_tres_y_baja(tres: list[ex.Experimento]) -> None:
+    exp = tres[1]
+    assert exp.resumen().max_en_uso == 3
+    assert exp.registro.muestras["en_uso"].iloc[-1] == 0
+
+
+def test_agotamiento_pico_max_con_y_una_peticion_esperando(tres: list[ex.Experimento]) -> None:
+    exp = tres[2]
+    r = exp.resumen()
+    assert r.max_en_uso == Conexion.MAX_CON
+    assert r.max_esperando == 1
+    assert r.timeouts == 1
+    assert exp.errores == [f"PoolTimeout: couldn't get a connection after {Conexion.TIMEOUT:.2f} sec"]
+    m = exp.registro.muestras
+    # mientras la sexta petición espera, las cinco están prestadas
+    esperando = m[m["esperando"] == 1]
+    assert (esperando["t"].max() - esperando["t"].min()) >= Conexion.TIMEOUT * 0.8
+    assert m["en_uso"].iloc[-1] == 0
+    assert r.duracion_s >= Conexion.TIMEOUT
+
+
+def test_el_cliente_y_pg_stat_activity_coinciden(tres: list[ex.Experimento]) -> None:
+    for exp in tres:
+        m = exp.registro.muestras
+        assert m["sesiones_servidor"].notna().all()
+        acuerdo = (m["tamano"] == m["sesiones_servidor"]).mean()
+        assert acuerdo >= 0.9, f"{exp.nombre}: solo {acuerdo:.0%} de muestras coinciden"
+        assert m["tamano"].iloc[-1] == m["sesiones_servidor"].iloc[-1]
+        assert m["sesiones_servidor"].max() <= Conexion.MAX_CON
+
+
+def test_muestrea_a_unos_10_ms(tres: list[ex.Experimento]) -> None:
+    m = tres[2].registro.muestras
+    assert 0.008 <= m["t"].diff().median() <= 0.02
+
+
+def test_el_registrador_no_usa_el_pool_que_mide() -> None:
+    pool = Conexion.obtener_pool()
+    antes = pool.get_stats()
+    with RegistradorOcupacion(intervalo=0.005) as registro:
+        threading.Event().wait(0.1)
+    despues = pool.get_stats()
+    assert despues.get("requests_num", 0) == antes.get("requests_num", 0)
+    assert despues["pool_size"] == antes["pool_size"]
+    assert len(registro.muestras) >= 10
+    assert registro.eventos.empty
+
+
+def test_arranca_y_para_limpiamente() -> None:
+    pool = Conexion.obtener_pool()
+    registro = RegistradorOcupacion()
+    hilos_antes = threading.active_count()
+    registro.iniciar()
+    assert threading.active_count() == hilos_antes + 1
+    assert len(pool.observadores) == 1
+    with pytest.raises(RuntimeError, match="ya se inició"):
+        registro.iniciar()
+    registro.detener()
+    registro.detener()  # dos veces no falla
+    assert threading.active_count() == hilos_antes
+    assert pool.observadores == []
+    assert registro._conexion is None
+
+
+def test_intervalo_invalido() -> None:
+    with pytest.raises(ValueError, match="intervalo"):
+        RegistradorOcupacion(intervalo=0)
+
+
+def test_graficas_en_espanol(tres: list[ex.Experimento]) -> None:
+    fig = graficas.grafica_ocupacion(tres[2].registro, titulo="Agotamiento")
+    ax = fig.axes[0]
+    assert ax.get_title() == "Agotamiento"
+    assert ax.get_xlabel() == "tiempo (s)" and ax.get_ylabel() == "conexiones"
+    etiquetas = ax.get_legend_handles_labels()[1]
+    for texto in ("en uso (prestadas)", "peticiones esperando", "límite MAX_CON = 5", "evento: PoolTimeout"):
+        assert texto in etiquetas
+    comparacion = graficas.comparar_experimentos(tres)
+    assert [a.get_title() for a in comparacion.axes] == [e.nombre for e in tres]
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
