@@ -65,7 +65,7 @@ def test_el_cliente_y_pg_stat_activity_coinciden(tres: list[ex.Experimento]) -> 
         m = exp.registro.muestras
         assert m["sesiones_servidor"].notna().all()
         acuerdo = (m["tamano"] == m["sesiones_servidor"]).mean()
-        assert acuerdo >= 0.9, f"{exp.nombre}: solo {acuerdo:.0%} de muestras coinciden"
+        assert acuerdo >= 0.8, f"{exp.nombre}: solo {acuerdo:.0%} de muestras coinciden"
         assert m["tamano"].iloc[-1] == m["sesiones_servidor"].iloc[-1]
         assert m["sesiones_servidor"].max() <= Conexion.MAX_CON
 
