@@ -27,6 +27,11 @@ def pytest_configure(config: pytest.Config) -> None:
         setattr(config, _CARPETA, carpeta)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Los cuadernos primero, en orden: así empiezan con la base de datos recién creada."""
+    items.sort(key=lambda item: 0 if item.path.suffix == ".ipynb" else 1)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     carpeta = getattr(config, _CARPETA, None)
     if carpeta is None:
