@@ -95,6 +95,10 @@ class Conexion:
     """
     NOMBRE_POOL: ClassVar[str] = "pool_persona"
     """Nombre del pool: aparece en los mensajes de ``psycopg_pool``."""
+    VERIFICAR: ClassVar[bool] = False
+    """Si es ``True``, el pool comprueba cada conexión antes de prestarla
+    (``check=ConnectionPool.check_connection``): sobrevive a un reinicio del
+    servidor a cambio de una ida y vuelta más por préstamo."""
 
     _pool: ClassVar[PoolObservable | None] = None
     _destino: ClassVar[Destino | None] = None
@@ -145,6 +149,7 @@ class Conexion:
             timeout=cls.TIMEOUT,
             name=cls.NOMBRE_POOL,
             kwargs=ajustes,
+            check=ConnectionPool.check_connection if cls.VERIFICAR else None,
             open=False,  # abrirlo explícitamente evita el DeprecationWarning de psycopg_pool
         )
         pool.open(wait=True, timeout=max(cls.TIMEOUT, 5.0))

@@ -71,3 +71,13 @@ def cerrar_y_comprobar(espera: float = 3.0) -> None:
             sesiones = contar_sesiones_del_pool(propia)
     print(f"Conexiones obtenidas a mano sin devolver: {sin_devolver}")
     print(f"Sesiones de este kernel abiertas en el servidor: {sesiones}")
+
+
+def terminar_sesion(pid: int) -> bool:
+    """Corta desde el servidor la sesión ``pid`` (``pg_terminate_backend``), como haría un administrador.
+
+    La conexión de Python que la usaba no se entera hasta su siguiente consulta.
+    Devuelve ``True`` si la sesión existía.
+    """
+    with conexion_directa() as propia:
+        return bool(propia.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0])

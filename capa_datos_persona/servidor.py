@@ -275,6 +275,16 @@ def _olvidar_servidor() -> None:
         _servidor = None
 
 
+def reiniciar_embebido() -> str:
+    """Detiene y vuelve a arrancar el PostgreSQL embebido (los datos se conservan).
+
+    Sirve para ver qué le pasa a un pool abierto cuando su servidor se reinicia.
+    Devuelve la URI de conexión, que no cambia.
+    """
+    detener_embebido()
+    return iniciar_embebido()
+
+
 def borrar_datos() -> None:
     """Detiene el servidor embebido y borra su carpeta de datos (empezar de cero)."""
     detener_embebido()

@@ -14,7 +14,7 @@ from capa_datos_persona.diagnostico import conexion_directa
 @pytest.fixture(autouse=True)
 def pool_limpio() -> Iterator[None]:
     """Cada prueba empieza sin pool y con los valores de clase por defecto, y termina igual."""
-    originales = {n: getattr(Conexion, n) for n in ("MIN_CON", "MAX_CON", "TIMEOUT", "NOMBRE_POOL")}
+    originales = {n: getattr(Conexion, n) for n in ("MIN_CON", "MAX_CON", "TIMEOUT", "NOMBRE_POOL", "VERIFICAR")}
     Conexion.cerrar_conexiones()
     yield
     Conexion.cerrar_conexiones()

@@ -156,3 +156,33 @@ def test_no_hay_deprecationwarning_al_crear_el_pool(recwarn: pytest.WarningsReco
     with Conexion.obtener_conexion() as conexion:
         conexion.execute("SELECT 1")
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_una_sesion_cortada_se_descarta_al_devolverla(capsys: pytest.CaptureFixture[str]) -> None:
+    from capa_datos_persona.diagnostico import terminar_sesion
+
+    conexion = Conexion.obtener_conexion_manual()
+    assert terminar_sesion(conexion.info.backend_pid)
+    with pytest.raises(psycopg.OperationalError):
+        conexion.execute("SELECT 1")
+    Conexion.liberar_conexion(conexion)
+    pool = Conexion.obtener_pool()
+    assert pool.get_stats()["returns_bad"] == 1
+    assert "discarding closed connection" in capsys.readouterr().out
+    pool.wait(timeout=5)  # el pool repone la conexión perdida hasta MIN_CON
+    with Conexion.obtener_conexion() as nueva:
+        assert nueva.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_verificar_sobrevive_a_un_reinicio_del_servidor() -> None:
+    from capa_datos_persona import servidor
+
+    if not servidor.destino().embebido:
+        pytest.skip("solo el servidor embebido se puede reiniciar desde las pruebas")
+    Conexion.VERIFICAR = True
+    with Conexion.obtener_conexion() as conexion:
+        pid_antes = conexion.info.backend_pid
+    servidor.reiniciar_embebido()
+    with Conexion.obtener_conexion() as conexion:  # check_connection la descarta y abre otra
+        assert conexion.execute("SELECT 1").fetchone() == (1,)
+        assert conexion.info.backend_pid != pid_antes

@@ -76,3 +76,15 @@ def test_embebido_datos_en_la_carpeta_configurada(solo_embebido: None) -> None:
     assert (servidor.directorio_pgdata() / "PG_VERSION").read_text().strip() == str(
         servidor.version_postgres_embebido()
     )
+
+
+def test_reiniciar_embebido_conserva_los_datos(solo_embebido: None, tabla: None) -> None:
+    from capa_datos_persona import Conexion, PersonaDAO
+
+    Conexion.cerrar_conexiones()
+    antes = [str(p) for p in PersonaDAO.seleccionar()]
+    Conexion.cerrar_conexiones()
+    uri = servidor.usar_servidor().conninfo
+    assert servidor.reiniciar_embebido() == uri
+    assert servidor.embebido_en_marcha()
+    assert [str(p) for p in PersonaDAO.seleccionar()] == antes
