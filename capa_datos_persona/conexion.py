@@ -17,6 +17,7 @@ que no salió de este pool. Esos errores se rechazan con un mensaje en español.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -26,6 +27,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .errores import ErrorConexionBD, ErrorDevolucion, ErrorTipoDevolucion
+from .fugas import DetectorFugas, lugar_de_llamada
 from .logger_base import log
 from .servidor import Destino, enmascarar, ocultar_rutas, usar_servidor
 
@@ -107,6 +109,7 @@ class Conexion:
     _manuales: ClassVar[weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
     # Conexiones que ya volvieron al pool por liberar_conexion().
     _devueltas: ClassVar[weakref.WeakSet] = weakref.WeakSet()
+    _detector: ClassVar[DetectorFugas | None] = None
 
     # --- El pool -----------------------------------------------------------------
 
@@ -209,10 +212,18 @@ class Conexion:
         ``TIMEOUT``) y lanza ``psycopg_pool.PoolTimeout``.
         """
         pool = cls.obtener_pool()
-        conexion = pool.getconn(timeout=timeout)
+        detector = cls._detector
+        try:
+            conexion = pool.getconn(timeout=timeout)
+        except PoolTimeout:
+            if detector is not None:
+                detector.antes_de_timeout()
+            raise
         with cls._cerrojo:
             cls._manuales[conexion] = pool
             cls._devueltas.discard(conexion)
+        if detector is not None:
+            detector.prestada(conexion, lugar_de_llamada(sys._getframe(1)))
         return conexion
 
     @classmethod
@@ -233,6 +244,8 @@ class Conexion:
             if pool is None:
                 raise ErrorDevolucion(cls._motivo_rechazo(conexion))
             cls._devueltas.add(conexion)
+        if cls._detector is not None:
+            cls._detector.devuelta(conexion)
         pool.putconn(conexion)
         log.debug(f"Regresamos la conexión al pool: id={id(conexion)}")
 
@@ -268,6 +281,35 @@ class Conexion:
         """Cuántas conexiones de ``obtener_conexion_manual()`` siguen sin devolver."""
         with cls._cerrojo:
             return len(cls._manuales)
+
+    # --- Detector de fugas ------------------------------------------------------------
+
+    @classmethod
+    def activar_detector_fugas(cls, umbral: float = 5.0, avisar: bool = True, vigilar: bool = False) -> DetectorFugas:
+        """Empieza a anotar dónde y cuándo se pide cada conexión manual.
+
+        :param umbral: segundos a partir de los cuales una conexión retenida es sospechosa.
+        :param avisar: escribir un ``WARNING`` al pasar el umbral y una nota al volver.
+        :param vigilar: revisar el umbral también desde un hilo (si no, se revisa en
+            cada préstamo, devolución o informe).
+        """
+        cls.desactivar_detector_fugas()
+        cls._detector = DetectorFugas(umbral=umbral, avisar=avisar, vigilar=vigilar)
+        log.debug(f"Detector de fugas activado: umbral {umbral:g} s")
+        return cls._detector
+
+    @classmethod
+    def desactivar_detector_fugas(cls) -> None:
+        """Deja de vigilar (coste cero a partir de aquí)."""
+        detector, cls._detector = cls._detector, None
+        if detector is not None:
+            detector.detener()
+            log.debug("Detector de fugas desactivado")
+
+    @classmethod
+    def detector_fugas(cls) -> DetectorFugas | None:
+        """El detector activo, o ``None``."""
+        return cls._detector
 
     # --- Cierre --------------------------------------------------------------------
 

@@ -1,0 +1,226 @@
+"""Detector de fugas de conexiones: quién se llevó una conexión y no la devolvió.
+
+``psycopg_pool`` no tiene nada parecido; el modelo es el
+``leakDetectionThreshold`` de HikariCP (Java). Con el detector activo, cada
+conexión de ``Conexion.obtener_conexion_manual()`` queda anotada con el
+**lugar** donde se pidió (archivo y línea, o celda del cuaderno) y la **hora**.
+
+* :meth:`DetectorFugas.informe` lista las conexiones retenidas más de
+  ``umbral`` segundos, con su lugar y el tiempo que llevan fuera.
+* Con ``avisar=True`` se escribe un ``WARNING`` cuando una conexión pasa el
+  umbral y una nota cuando esa conexión vuelve por fin al pool.
+* Si una conexión prestada desaparece sin volver (el recolector de basura se la
+  llevó), lo dice en el momento: ese hueco del pool se ha perdido para siempre.
+* Si un ``PoolTimeout`` llega con conexiones retenidas, antes del error se
+  escribe quién las tiene.
+
+Sin detector (lo normal) el coste es una comprobación ``is None`` por
+préstamo. El umbral se revisa en cada préstamo y devolución, al pedir el
+informe y, con ``vigilar=True``, también desde un hilo cada poco tiempo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+import pandas as pd
+
+from .logger_base import log
+
+_PAQUETE = os.path.dirname(os.path.abspath(__file__))
+_CELDA = re.compile(r"ipykernel_\d+[\\/]\d+\.py$")
+
+
+def lugar_de_llamada(marco: FrameType | None = None) -> str:
+    """Describe dónde se pidió la conexión: ``archivo.py:línea`` o ``celda [N], línea L``.
+
+    Sube por la pila hasta el primer marco que no es de este paquete (ni de
+    ``psycopg``), para señalar el código del alumno y no el nuestro. Nunca
+    muestra rutas completas del equipo.
+    """
+    marco = marco or sys._getframe(1)
+    while marco is not None:
+        archivo = marco.f_code.co_filename
+        dentro = archivo.startswith(_PAQUETE) or f"{os.sep}psycopg" in archivo
+        if not dentro:
+            break
+        marco = marco.f_back
+    if marco is None:
+        return "desconocido"
+    archivo = marco.f_code.co_filename
+    if _CELDA.search(archivo):
+        try:
+            from IPython import get_ipython
+
+            numero = get_ipython().execution_count  # type: ignore[union-attr]
+        except Exception:
+            numero = "?"
+        return f"celda [{numero}], línea {marco.f_lineno}"
+    return f"{os.path.basename(archivo)}:{marco.f_lineno}"
+
+
+@dataclass
+class Prestamo:
+    """Una conexión prestada a mano que el detector vigila."""
+
+    conexion: int
+    """``id()`` de la conexión."""
+    lugar: str
+    desde: float
+    """Instante del préstamo (``time.monotonic()``)."""
+    hora: datetime
+    avisado: bool = False
+    fin: float | None = None
+    """Instante en que se perdió (si se perdió)."""
+    _finalizador: Any = field(default=None, repr=False)
+
+    def retenida(self, ahora: float | None = None) -> float:
+        return (self.fin if self.fin is not None else (ahora or time.monotonic())) - self.desde
+
+
+class DetectorFugas:
+    """Anota cada préstamo manual y avisa de los que tardan o se pierden.
+
+    No se crea a mano: ``Conexion.activar_detector_fugas(umbral=...)``.
+    """
+
+    def __init__(self, umbral: float = 5.0, avisar: bool = True, vigilar: bool = False) -> None:
+        if umbral <= 0:
+            raise ValueError(f"El umbral del detector de fugas debe ser positivo; llegó {umbral!r} s.")
+        self.umbral = umbral
+        self.avisar = avisar
+        self._prestadas: dict[int, Prestamo] = {}
+        self._perdidas: list[Prestamo] = []
+        self._cerrojo = threading.Lock()
+        self._parar = threading.Event()
+        self._hilo: threading.Thread | None = None
+        if vigilar:
+            self._hilo = threading.Thread(target=self._vigilar, name="detector-fugas", daemon=True)
+            self._hilo.start()
+
+    # --- Lo que llama Conexion ---------------------------------------------------------
+
+    def prestada(self, conexion: object, lugar: str) -> None:
+        prestamo = Prestamo(id(conexion), lugar, time.monotonic(), datetime.now())
+        prestamo._finalizador = weakref.finalize(conexion, self._perdida, id(conexion))
+        with self._cerrojo:
+            self._prestadas[id(conexion)] = prestamo
+        self.revisar()
+
+    def devuelta(self, conexion: object) -> None:
+        self.revisar()  # si pasó el umbral, que se avise antes de anotar su vuelta
+        with self._cerrojo:
+            prestamo = self._prestadas.pop(id(conexion), None)
+        if prestamo is None:
+            return
+        prestamo._finalizador.detach()
+        if prestamo.avisado and self.avisar:
+            log.info(
+                f"Por fin vuelve al pool la conexión id={prestamo.conexion} pedida en {prestamo.lugar}, "
+                f"tras {prestamo.retenida():.1f} s fuera"
+            )
+
+    def antes_de_timeout(self) -> None:
+        """Explica un ``PoolTimeout``: quién tiene las conexiones y cuáles se perdieron."""
+        with self._cerrojo:
+            prestadas = list(self._prestadas.values())
+            perdidas = list(self._perdidas)
+        if not prestadas and not perdidas:
+            return
+        partes = [f"id={p.conexion} en {p.lugar} ({p.retenida():.1f} s)" for p in prestadas]
+        texto = f"Pool agotado. Conexiones pedidas a mano y sin devolver: {len(prestadas)}"
+        if partes:
+            texto += ": " + "; ".join(partes)
+        if perdidas:
+            texto += f". Perdidas sin devolver (huecos que el pool ya no recupera): {len(perdidas)}"
+        log.warning(texto)
+
+    # --- Consultas ---------------------------------------------------------------------
+
+    def revisar(self) -> list[Prestamo]:
+        """Las retenidas más de ``umbral``; avisa (una vez) de las que acaban de pasarlo."""
+        ahora = time.monotonic()
+        nuevas = []
+        with self._cerrojo:
+            largas = [p for p in self._prestadas.values() if p.retenida(ahora) > self.umbral]
+            for p in largas:
+                if not p.avisado:
+                    p.avisado = True
+                    nuevas.append(p)
+        if self.avisar:
+            for p in nuevas:
+                log.warning(
+                    f"Posible fuga: la conexión id={p.conexion} pedida en {p.lugar} lleva "
+                    f"más de {self.umbral:g} s sin volver al pool"
+                )
+        return largas
+
+    @property
+    def perdidas(self) -> list[Prestamo]:
+        """Conexiones que desaparecieron sin volver al pool."""
+        with self._cerrojo:
+            return list(self._perdidas)
+
+    def informe(self, todas: bool = False) -> pd.DataFrame:
+        """Tabla de conexiones retenidas más de ``umbral`` (o ``todas``) y de las perdidas.
+
+        Columnas: ``conexion`` (id), ``lugar``, ``hora`` (del préstamo),
+        ``retenida_s`` y ``estado`` (``"prestada"`` o ``"perdida"``).
+        """
+        self.revisar()
+        ahora = time.monotonic()
+        with self._cerrojo:
+            prestadas = [p for p in self._prestadas.values() if todas or p.retenida(ahora) > self.umbral]
+            filas = [(p, "prestada") for p in prestadas] + [(p, "perdida") for p in self._perdidas]
+        return pd.DataFrame(
+            [
+                {
+                    "conexion": p.conexion,
+                    "lugar": p.lugar,
+                    "hora": p.hora.strftime("%H:%M:%S"),
+                    "retenida_s": round(p.retenida(ahora), 1),
+                    "estado": estado,
+                }
+                for p, estado in filas
+            ],
+            columns=["conexion", "lugar", "hora", "retenida_s", "estado"],
+        )
+
+    def detener(self) -> None:
+        """Para el hilo vigilante (si lo hay) y deja de vigilar los préstamos."""
+        self._parar.set()
+        if self._hilo is not None:
+            self._hilo.join()
+        with self._cerrojo:
+            for p in self._prestadas.values():
+                p._finalizador.detach()
+            self._prestadas.clear()
+
+    # --- Interno -----------------------------------------------------------------------
+
+    def _perdida(self, ident: int) -> None:
+        with self._cerrojo:
+            prestamo = self._prestadas.pop(ident, None)
+            if prestamo is None:
+                return
+            prestamo.fin = time.monotonic()
+            self._perdidas.append(prestamo)
+        log.warning(
+            f"Conexión perdida: la pedida en {prestamo.lugar} desapareció sin volver al pool "
+            f"(nadie llamó a liberar_conexion). El pool ha perdido ese hueco para siempre; "
+            f"usa `with` o devuélvela en un `finally`."
+        )
+
+    def _vigilar(self) -> None:
+        pausa = min(self.umbral / 4, 1.0)
+        while not self._parar.wait(pausa):
+            self.revisar()

@@ -1,0 +1,110 @@
+"""El detector de fugas: dónde se pidió cada conexión, cuánto lleva fuera y cuáles se perdieron."""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import time
+
+import pytest
+from psycopg_pool import PoolTimeout
+
+from capa_datos_persona import Conexion
+from capa_datos_persona.fugas import DetectorFugas
+
+
+@pytest.fixture(autouse=True)
+def sin_detector():
+    yield
+    Conexion.desactivar_detector_fugas()
+
+
+def test_apagado_por_defecto() -> None:
+    assert Conexion.detector_fugas() is None
+    conexion = Conexion.obtener_conexion_manual()
+    Conexion.liberar_conexion(conexion)
+    assert Conexion.detector_fugas() is None
+
+
+def test_informe_con_lugar_y_tiempo(capsys: pytest.CaptureFixture[str]) -> None:
+    detector = Conexion.activar_detector_fugas(umbral=0.2)
+    retenida = Conexion.obtener_conexion_manual()
+    linea = inspect.currentframe().f_lineno - 1  # type: ignore[union-attr]  # la línea de arriba
+    breve = Conexion.obtener_conexion_manual()
+    Conexion.liberar_conexion(breve)
+    assert detector.informe().empty  # nadie pasó todavía el umbral
+    time.sleep(0.3)
+    informe = detector.informe()
+    assert list(informe.columns) == ["conexion", "lugar", "hora", "retenida_s", "estado"]
+    assert len(informe) == 1
+    fila = informe.iloc[0]
+    assert fila["conexion"] == id(retenida)
+    assert fila["lugar"] == f"test_fugas.py:{linea}"
+    assert fila["retenida_s"] >= 0.2 and fila["estado"] == "prestada"
+    salida = capsys.readouterr().out
+    assert f"Posible fuga: la conexión id={id(retenida)} pedida en test_fugas.py:{linea}" in salida
+    assert salida.count("Posible fuga") == 1  # se avisa una sola vez
+    Conexion.liberar_conexion(retenida)
+    assert "Por fin vuelve al pool la conexión" in capsys.readouterr().out
+    assert detector.informe().empty
+
+
+def test_sin_avisos_si_avisar_es_false(capsys: pytest.CaptureFixture[str]) -> None:
+    detector = Conexion.activar_detector_fugas(umbral=0.05, avisar=False)
+    conexion = Conexion.obtener_conexion_manual()
+    time.sleep(0.1)
+    assert len(detector.informe()) == 1
+    Conexion.liberar_conexion(conexion)
+    assert "Posible fuga" not in capsys.readouterr().out
+
+
+def test_una_conexion_perdida_se_nota_al_momento(capsys: pytest.CaptureFixture[str]) -> None:
+    detector = Conexion.activar_detector_fugas(umbral=60)
+    perdida = Conexion.obtener_conexion_manual()
+    del perdida
+    gc.collect()
+    salida = capsys.readouterr().out
+    assert "Conexión perdida: la pedida en test_fugas.py:" in salida
+    assert len(detector.perdidas) == 1
+    informe = detector.informe()
+    assert list(informe["estado"]) == ["perdida"]
+    # el pool lo confirma: un hueco prestado que ya nadie puede devolver
+    stats = Conexion.obtener_pool().get_stats()
+    assert stats["pool_size"] - stats["pool_available"] == 1
+
+
+def test_explica_el_pooltimeout(capsys: pytest.CaptureFixture[str]) -> None:
+    Conexion.TIMEOUT = 0.5
+    Conexion.activar_detector_fugas(umbral=60)
+    prestadas = [Conexion.obtener_conexion_manual() for _ in range(Conexion.MAX_CON)]
+    with pytest.raises(PoolTimeout):
+        Conexion.obtener_conexion_manual()
+    salida = capsys.readouterr().out
+    assert f"Pool agotado. Conexiones pedidas a mano y sin devolver: {Conexion.MAX_CON}: " in salida
+    assert salida.count("en test_fugas.py:") == Conexion.MAX_CON
+    for conexion in prestadas:
+        Conexion.liberar_conexion(conexion)
+
+
+def test_vigilar_en_hilo_avisa_sin_actividad(capsys: pytest.CaptureFixture[str]) -> None:
+    Conexion.activar_detector_fugas(umbral=0.1, vigilar=True)
+    conexion = Conexion.obtener_conexion_manual()
+    limite = time.monotonic() + 5
+    while "Posible fuga" not in capsys.readouterr().out:
+        assert time.monotonic() < limite, "el hilo vigilante no avisó"
+        time.sleep(0.05)
+    Conexion.liberar_conexion(conexion)
+    Conexion.desactivar_detector_fugas()
+    assert Conexion.detector_fugas() is None
+
+
+def test_umbral_invalido() -> None:
+    with pytest.raises(ValueError, match="umbral"):
+        DetectorFugas(umbral=0)
+
+
+def test_las_conexiones_de_with_no_se_vigilan() -> None:
+    detector = Conexion.activar_detector_fugas(umbral=0.01)
+    with Conexion.obtener_conexion():
+        time.sleep(0.05)
+        assert detector.informe(todas=True).empty
