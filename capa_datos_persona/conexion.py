@@ -329,4 +329,6 @@ class Conexion:
         if pool is None:
             return
         pool.close()
+        if cls._detector is not None:
+            cls._detector.pool_cerrado()
         log.debug("Pool de conexiones cerrado correctamente.")

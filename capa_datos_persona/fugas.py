@@ -41,7 +41,7 @@ _CELDA = re.compile(r"ipykernel_\d+[\\/]\d+\.py$")
 
 
 def lugar_de_llamada(marco: FrameType | None = None) -> str:
-    """Describe dónde se pidió la conexión: ``archivo.py:línea`` o ``celda [N], línea L``.
+    """Describe dónde se pidió la conexión: ``archivo.py:línea`` o ``celda In[N], línea L``.
 
     Sube por la pila hasta el primer marco que no es de este paquete (ni de
     ``psycopg``), para señalar el código del alumno y no el nuestro. Nunca
@@ -58,13 +58,15 @@ def lugar_de_llamada(marco: FrameType | None = None) -> str:
         return "desconocido"
     archivo = marco.f_code.co_filename
     if _CELDA.search(archivo):
+        # IPython recuerda qué celda (In[N]) compiló cada archivo temporal: la misma
+        # referencia que muestran sus mensajes de error ("Cell In[5], line 3").
         try:
             from IPython import get_ipython
 
-            numero = get_ipython().execution_count  # type: ignore[union-attr]
+            numero = get_ipython().compile._filename_map.get(archivo, "?")  # type: ignore[union-attr]
         except Exception:
             numero = "?"
-        return f"celda [{numero}], línea {marco.f_lineno}"
+        return f"celda In[{numero}], línea {marco.f_lineno}"
     return f"{os.path.basename(archivo)}:{marco.f_lineno}"
 
 
@@ -143,6 +145,11 @@ class DetectorFugas:
         if perdidas:
             texto += f". Perdidas sin devolver (huecos que el pool ya no recupera): {len(perdidas)}"
         log.warning(texto)
+
+    def pool_cerrado(self) -> None:
+        """El pool se cerró: sus huecos perdidos se fueron con él (el siguiente pool empieza entero)."""
+        with self._cerrojo:
+            self._perdidas.clear()
 
     # --- Consultas ---------------------------------------------------------------------
 

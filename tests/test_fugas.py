@@ -108,3 +108,13 @@ def test_las_conexiones_de_with_no_se_vigilan() -> None:
     with Conexion.obtener_conexion():
         time.sleep(0.05)
         assert detector.informe(todas=True).empty
+
+
+def test_cerrar_el_pool_olvida_sus_huecos_perdidos() -> None:
+    detector = Conexion.activar_detector_fugas(umbral=60)
+    perdida = Conexion.obtener_conexion_manual()
+    del perdida
+    gc.collect()
+    assert len(detector.perdidas) == 1
+    Conexion.cerrar_conexiones()
+    assert detector.perdidas == []
