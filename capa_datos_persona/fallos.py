@@ -250,7 +250,10 @@ class ResultadoReinicio:
         return all(uso.sesion_nueva for uso in self.usos if uso.error is None)
 
     def tabla(self) -> pd.DataFrame:
-        """Una fila por uso: ``uso``, ``resultado`` (``"bien"`` o la excepción) y ``sesión nueva`` (``"—"`` si falló)."""
+        """Una fila por uso: ``uso``, ``resultado`` (``"bien"`` o la excepción) y ``sesión nueva``.
+
+        En los usos que fallaron, ``sesión nueva`` vale ``"—"``.
+        """
         import pandas as pd
 
         filas = [

