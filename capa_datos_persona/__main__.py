@@ -42,9 +42,8 @@ def _estado() -> int:
     with Conexion.obtener_conexion() as conexion:
         version = conexion.execute("SHOW server_version").fetchone()[0]
         base = conexion.execute("SELECT current_database()").fetchone()[0]
-        filas = conexion.execute(
-            "SELECT CASE WHEN to_regclass('persona') IS NULL THEN NULL ELSE (SELECT count(*) FROM persona) END"
-        ).fetchone()[0]
+        existe = conexion.execute("SELECT to_regclass('persona') IS NOT NULL").fetchone()[0]
+        filas = conexion.execute("SELECT count(*) FROM persona").fetchone()[0] if existe else None
     print(f"PostgreSQL {version}, base de datos '{base}'")
     print("Tabla persona: " + ("no existe todavía" if filas is None else f"{filas} filas"))
     print(

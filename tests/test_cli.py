@@ -41,6 +41,13 @@ def test_estado_y_reiniciar(directa) -> None:
     assert resultado.stderr == ""
 
 
+def test_estado_sin_tabla_todavia(directa) -> None:
+    directa.execute("DROP TABLE IF EXISTS persona")
+    resultado = _orden("estado")
+    assert resultado.returncode == 0, resultado.stderr
+    assert "Tabla persona: no existe todavía" in resultado.stdout
+
+
 def test_estado_con_servidor_inalcanzable_da_error_claro() -> None:
     resultado = _orden("estado", DATABASE_URL="postgresql://postgres:s3creto@127.0.0.1:1/test_db")
     assert resultado.returncode == 1
