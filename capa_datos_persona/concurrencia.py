@@ -136,7 +136,9 @@ def ejecutar_carga(
     if hilos < 1 or usos < 1:
         raise ValueError(f"Hacen falta al menos 1 hilo y 1 uso; llegaron hilos={hilos}, usos={usos}.")
     pool = Conexion.obtener_pool()
-    registro = RegistradorOcupacion(pool, intervalo=intervalo, consultar_servidor=consultar_servidor) if registrar else None
+    registro = None
+    if registrar:
+        registro = RegistradorOcupacion(pool, intervalo=intervalo, consultar_servidor=consultar_servidor)
     peticiones: list[Peticion] = []
     finales: list[float] = []
     contador = _Contador()
@@ -153,7 +155,8 @@ def ejecutar_carga(
         inicio, desfase = origen["inicio"], origen["desfase"]
         for uso in range(usos):
             pedida = time.perf_counter()
-            obtenida = devuelta = None
+            obtenida: float | None = None
+            devuelta: float | None = None
             try:
                 with Conexion.obtener_conexion() as conexion:
                     obtenida = time.perf_counter()
@@ -336,11 +339,12 @@ def grafica_carga(carga: Carga, titulo: str | None = None) -> Figure:
     if carga.registro is None:
         raise ValueError("Esta carga se hizo sin registro: usa ejecutar_carga(registrar=True).")
     titulo = titulo or f"{carga.hilos} hilos comparten un pool de {carga.max_size} conexiones"
-    fig, (arriba, abajo) = plt.subplots(2, 1, figsize=(10, 8), sharex=True, layout="constrained",
+    fig, (arriba, abajo) = plt.subplots(2, 1, figsize=(12, 8), sharex=True, layout="constrained",
                                         gridspec_kw={"height_ratios": [3, 2]})
-    grafica_ocupacion(carga.registro, titulo=titulo, ax=arriba, maximo=carga.max_size)
+    grafica_ocupacion(carga.registro, titulo=titulo, ax=arriba, maximo=carga.max_size, leyenda=False)
     arriba.set_xlabel("")
-    tope = max(carga.max_size, carga.hilos - carga.max_size, 1)
+    arriba.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=TAMANO_LETRA - 3, framealpha=0.9)
+    tope = max(carga.max_size, int(carga.registro.muestras["esperando"].max()))
     arriba.set_ylim(-0.8, tope + 1.5)
     arriba.set_yticks(range(0, tope + 2))
 
@@ -358,7 +362,7 @@ def grafica_carga(carga: Carga, titulo: str | None = None) -> Figure:
     abajo.set_ylim(bottom=0)
     abajo.tick_params(labelsize=TAMANO_LETRA - 1)
     abajo.grid(True, alpha=0.3)
-    abajo.legend(loc="upper left", fontsize=TAMANO_LETRA - 3, framealpha=0.9)
+    abajo.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=TAMANO_LETRA - 3, framealpha=0.9)
     return fig
 
 
@@ -398,19 +402,23 @@ def grafica_ganancia(tablas: Sequence[pd.DataFrame], hilos: int | None = None, n
     """La ganancia (rendimiento / el de ``max_size`` 1) de varias cargas, con los hilos y los núcleos marcados."""
     fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
     tamanos: set[int] = set()
-    for tabla in tablas:
-        ax.plot(tabla["max_size"], tabla["ganancia"], marker="o", linewidth=2.6, label=str(tabla["carga"].iloc[0]))
+    colores = ("tab:blue", "tab:brown", "tab:green", "tab:purple")
+    for i, tabla in enumerate(tablas):
+        ax.plot(tabla["max_size"], tabla["ganancia"], marker="o", linewidth=2.6, color=colores[i % len(colores)],
+                label=str(tabla["carga"].iloc[0]))
         tamanos.update(int(t) for t in tabla["max_size"])
     if hilos:
-        ax.axhline(hilos, color="tab:orange", linestyle=":", linewidth=2, label=f"{hilos} hilos (techo de la carga)")
+        ax.axhline(hilos, color="tab:orange", linestyle=":", linewidth=2.2, label=f"{hilos} hilos (techo de la carga)")
     if nucleos:
         ax.axhline(nucleos, color="tab:red", linestyle="-.", linewidth=2, label=f"{nucleos} núcleos (os.cpu_count())")
     ax.set_title("Ganancia al agrandar el pool: ¿la consulta espera o calcula?", fontsize=TAMANO_LETRA + 2)
     ax.set_xlabel("max_size (conexiones del pool)", fontsize=TAMANO_LETRA)
     ax.set_ylabel("rendimiento / rendimiento con 1 conexión (veces)", fontsize=TAMANO_LETRA)
     ax.set_xticks(sorted(tamanos))
-    ax.set_ylim(bottom=0)
+    # Con muchos núcleos (o en un contenedor que ve los del anfitrión) la línea queda fuera: no aplastar el resto.
+    techo = max([hilos or 0, min(nucleos or 0, 2 * (hilos or 8))] + [float(t["ganancia"].max()) for t in tablas])
+    ax.set_ylim(0, techo + 1)
     ax.tick_params(labelsize=TAMANO_LETRA - 1)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=TAMANO_LETRA - 3, framealpha=0.9)
+    ax.legend(loc="upper left", fontsize=TAMANO_LETRA - 3, framealpha=0.9)
     return fig
