@@ -53,8 +53,15 @@ VARIABLES_EXTERNO = ("DATABASE_URL", "PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER",
 
 CONSULTA = "SELECT 1"
 
-# Operaciones por ronda: (rápidas, una conexión nueva por consulta).
+# Operaciones por ronda: (rápidas, una conexión nueva por consulta). Cada ronda se
+# reparte en BLOQUES tandas; en cada tanda todas las variantes corren una vez, en
+# orden aleatorio: así los cambios de carga de la máquina las afectan por igual.
+# Las variantes con registrador de ocupación van aparte, en TANDAS_LARGAS tandas
+# por ronda (junto a su referencia sin registrador): arrancar y parar el
+# registrador (abre una conexión propia) en tandas cortas inflaría su coste.
 OPERACIONES = {"normal": (2000, 200), "rapido": (300, 30)}
+BLOQUES = {"normal": 20, "rapido": 3}
+TANDAS_LARGAS = 2
 RONDAS_POR_DEFECTO = {"normal": 7, "rapido": 2}
 ARRANQUES_POR_DEFECTO = {"normal": 3, "rapido": 1}
 
@@ -110,12 +117,12 @@ def ejecutar_hijo(argumentos: list[str], entorno: dict[str, str], limite_s: floa
 
 
 # =====================================================================================
-# Proceso hijo 1: operaciones por segundo contra un servidor
+# Proceso hijo 1: tiempo por operación contra un servidor
 # =====================================================================================
 
 
-def medir_operaciones(rondas: int, n_rapidas: int, n_conectar: int) -> dict[str, Any]:
-    """Mide todas las variantes en rondas intercaladas (orden aleatorio en cada ronda)."""
+def medir_operaciones(rondas: int, bloques: int, n_rapidas: int, n_conectar: int) -> dict[str, Any]:
+    """Mide todas las variantes en rondas; cada ronda, en tandas intercaladas (orden aleatorio)."""
     import psycopg
     from psycopg_pool import ConnectionPool
 
@@ -200,30 +207,42 @@ def medir_operaciones(rondas: int, n_rapidas: int, n_conectar: int) -> dict[str,
         finally:
             desactivar()  # type: ignore[misc]
 
-    variantes: dict[str, tuple[Any, int]] = {
+    cortas: dict[str, tuple[Any, int]] = {
         "dedicada": (con_dedicada, n_rapidas),
         "pool_crudo": (con_pool_crudo, n_rapidas),
         "paquete": (con_paquete, n_rapidas),
         "por_consulta": (conectar_cada_vez, n_conectar),
-        "registrador_10ms": (con_registrador(0.01), n_rapidas),
-        "registrador_1ms": (con_registrador(0.001), n_rapidas),
-        "registrador_1ms_solo_pool": (con_registrador(0.001, consultar_servidor=False), n_rapidas),
         "manual": (manual, n_rapidas),
     }
     if hay_detector:
-        variantes["manual_detector"] = (manual_con_detector, n_rapidas)
+        cortas["manual_detector"] = (manual_con_detector, n_rapidas)
+    largas: dict[str, tuple[Any, int]] = {
+        "paquete_largo": (con_paquete, n_rapidas),
+        "registrador_10ms": (con_registrador(0.01), n_rapidas),
+        "registrador_1ms": (con_registrador(0.001), n_rapidas),
+        "registrador_1ms_solo_pool": (con_registrador(0.001, consultar_servidor=False), n_rapidas),
+    }
 
-    for funcion, n in variantes.values():  # calentamiento
+    for funcion, n in [*cortas.values(), *largas.values()]:  # calentamiento
         funcion(max(10, n // 10))
 
-    tiempos: dict[str, list[float]] = {nombre: [] for nombre in variantes}
+    tiempos: dict[str, list[float]] = {nombre: [] for nombre in [*cortas, *largas]}
     azar = random.Random(20240601)
+
+    def ronda(variantes: dict[str, tuple[Any, int]], tandas: int) -> None:
+        acumulado = dict.fromkeys(variantes, 0.0)
+        for _ in range(tandas):
+            orden = list(variantes)
+            azar.shuffle(orden)  # que ninguna variante vaya siempre primera o última
+            for nombre in orden:
+                funcion, n = variantes[nombre]
+                acumulado[nombre] += funcion(max(1, n // tandas))
+        for nombre, (_, n) in variantes.items():
+            tiempos[nombre].append(acumulado[nombre] / (max(1, n // tandas) * tandas) * 1e6)
+
     for _ in range(rondas):
-        orden = list(variantes)
-        azar.shuffle(orden)  # que ninguna variante vaya siempre primera o última
-        for nombre in orden:
-            funcion, n = variantes[nombre]
-            tiempos[nombre].append(funcion(n) / n * 1e6)
+        ronda(cortas, bloques)
+        ronda(largas, TANDAS_LARGAS)
 
     quedan_prestadas = Conexion.prestadas_manualmente()
     Conexion.cerrar_conexiones()
@@ -342,12 +361,19 @@ def muestrear_memoria(carpeta_datos: Path, intervalo: float) -> dict[str, Any]:
                     try:
                         if pss_disponible:
                             info = p.memory_full_info()
-                            pss += getattr(info, "pss", 0.0)
+                            if hasattr(info, "pss"):  # solo Linux
+                                pss += info.pss
+                            else:
+                                pss_disponible = False
                         else:
                             info = p.memory_info()
                         rss[grupo] += info.rss
-                    except psutil.AccessDenied:
+                    except psutil.AccessDenied:  # sin permiso para la PSS: seguir solo con la RSS
                         pss_disponible = False
+                        try:
+                            rss[grupo] += p.memory_info().rss
+                        except psutil.Error:
+                            pass
                     except psutil.Error:
                         pass
             procesos_servidor.update(servidor)
@@ -401,9 +427,7 @@ def describir_maquina() -> list[tuple[str, str]]:
         pass
     fisicos = psutil.cpu_count(logical=False)
     logicos = psutil.cpu_count(logical=True)
-    carga = ""
-    if hasattr(os, "getloadavg"):
-        carga = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    carga = carga_media()
     filas = [
         ("CPU", cpu),
         ("Núcleos", f"{logicos} lógicos" + (f" ({fisicos} físicos)" if fisicos else "")),
@@ -420,12 +444,24 @@ def describir_maquina() -> list[tuple[str, str]]:
     return filas
 
 
+def carga_media() -> str | None:
+    """La carga media del sistema (1, 5, 15 min), si el sistema la da."""
+    if not hasattr(os, "getloadavg"):
+        return None
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def mediana(valores: list[float]) -> float:
     return statistics.median(valores)
 
 
+def miles(x: float) -> str:
+    """Entero con los millares separados por un espacio, como se escribe en español: 12 276."""
+    return f"{x:,.0f}".replace(",", " ")
+
+
 def fmt_us(valores: list[float]) -> str:
-    return f"{mediana(valores):,.0f} ({min(valores):,.0f}–{max(valores):,.0f})"
+    return f"{miles(mediana(valores))} ({miles(min(valores))}–{miles(max(valores))})"
 
 
 def cumple(valor: float, objetivo: float) -> str:
@@ -445,7 +481,9 @@ def nombre_columna(resultado: dict[str, Any]) -> str:
     return f"Externo ({host}:{puerto})"
 
 
-def formatear_operaciones(resultados: list[dict[str, Any]], rondas: int, n_rapidas: int, n_conectar: int) -> str:
+def formatear_operaciones(
+    resultados: list[dict[str, Any]], rondas: int, bloques: int, n_rapidas: int, n_conectar: int
+) -> str:
     filas_nombres = [
         ("dedicada", "Conexión dedicada: `execute` + `commit()`"),
         ("pool_crudo", "`psycopg_pool.ConnectionPool.connection()` directo"),
@@ -453,6 +491,7 @@ def formatear_operaciones(resultados: list[dict[str, Any]], rondas: int, n_rapid
         ("por_consulta", "Una conexión nueva por consulta (`psycopg.connect`)"),
         ("manual", "`obtener_conexion_manual()` + `commit()` + `liberar_conexion()`"),
         ("manual_detector", "Lo mismo con el detector de fugas activo"),
+        ("paquete_largo", "`obtener_conexion()` en tandas largas (referencia del registrador)"),
         ("registrador_10ms", "`obtener_conexion()` con `RegistradorOcupacion(intervalo=0.01)`"),
         ("registrador_1ms", "`obtener_conexion()` con `RegistradorOcupacion(intervalo=0.001)`"),
         ("registrador_1ms_solo_pool", "Lo mismo con `consultar_servidor=False` (sin `pg_stat_activity`)"),
@@ -467,7 +506,10 @@ def formatear_operaciones(resultados: list[dict[str, Any]], rondas: int, n_rapid
         "## Tiempo por operación",
         "",
         f"Microsegundos por operación: mediana de {rondas} rondas (mínimo–máximo entre paréntesis); "
-        f"cada ronda hace {n_rapidas:,} operaciones ({n_conectar:,} con una conexión nueva por consulta). "
+        f"cada ronda hace {miles(n_rapidas)} operaciones por variante ({miles(n_conectar)} con una conexión nueva por "
+        f"consulta), repartidas en {bloques} tandas en las que todas las variantes se turnan en orden aleatorio; "
+        f"las del registrador de ocupación y su referencia se turnan en {TANDAS_LARGAS} tandas largas, porque "
+        "arrancar y parar el registrador en tandas cortas inflaría su coste. "
         "Pool del curso: `MIN_CON=1`, `MAX_CON=5`; el pool directo usa los mismos tamaños.",
         "",
         tabla(cabecera, filas),
@@ -489,9 +531,9 @@ def formatear_objetivos(resultados: list[dict[str, Any]]) -> str:
         ("Con pool / conexión dedicada (`obtener_conexion()` ÷ dedicada)", "paquete", "dedicada", "cociente",
          OBJETIVO_POOL),
         ("Conexión por consulta / con pool", "por_consulta", "paquete", "cociente", None),
-        ("Registrador de ocupación cada 10 ms", "registrador_10ms", "paquete", "sobrecoste", OBJETIVO_SOBRECOSTE),
-        ("Registrador de ocupación cada 1 ms", "registrador_1ms", "paquete", "sobrecoste", OBJETIVO_SOBRECOSTE),
-        ("Registrador cada 1 ms sin consultar el servidor", "registrador_1ms_solo_pool", "paquete", "sobrecoste",
+        ("Registrador de ocupación cada 10 ms", "registrador_10ms", "paquete_largo", "sobrecoste", OBJETIVO_SOBRECOSTE),
+        ("Registrador de ocupación cada 1 ms", "registrador_1ms", "paquete_largo", "sobrecoste", OBJETIVO_SOBRECOSTE),
+        ("Registrador cada 1 ms sin consultar el servidor", "registrador_1ms_solo_pool", "paquete_largo", "sobrecoste",
          OBJETIVO_SOBRECOSTE),
         ("Detector de fugas (préstamos manuales)", "manual_detector", "manual", "sobrecoste", OBJETIVO_SOBRECOSTE),
     ]
@@ -519,10 +561,10 @@ def formatear_objetivos(resultados: list[dict[str, Any]]) -> str:
     notas = [
         "## Cocientes y sobrecostes",
         "",
-        "Cada cifra es la mediana de los cocientes ronda a ronda (las dos variantes se miden en la misma ronda, "
-        "así un cambio de carga de la máquina afecta a ambas); por eso puede diferir un poco del cociente de las "
-        "medianas de la tabla anterior. Sobrecoste = cociente − 1: el registrador se compara con "
-        "`obtener_conexion()` sin registrador; el detector, con préstamos manuales sin detector.",
+        "Cada cifra es la mediana de los cocientes ronda a ronda (las dos variantes se turnan dentro de la misma "
+        "ronda, así un cambio de carga de la máquina afecta a ambas); por eso puede diferir un poco del cociente "
+        "de las medianas de la tabla anterior. Sobrecoste = cociente − 1: el registrador se compara con "
+        "`obtener_conexion()` sin registrador en tandas largas; el detector, con préstamos manuales sin detector.",
         "",
         tabla(cabecera, filas),
     ]
@@ -555,16 +597,16 @@ def formatear_arranques(frios: list[float], calientes: list[float]) -> str:
 def formatear_memoria(memoria: dict[str, Any]) -> str:
     picos = memoria["picos_mb"]
     filas = [
-        ["Pico de RSS: kernel + servidor embebido (suma)", f"{picos['rss_total']:,.0f}",
-         f"≤ {OBJETIVO_MEMORIA_MB:,.0f}", cumple(picos["rss_total"], OBJETIVO_MEMORIA_MB)],
+        ["Pico de RSS: kernel + servidor embebido (suma)", f"{miles(picos['rss_total'])}",
+         f"≤ {miles(OBJETIVO_MEMORIA_MB)}", cumple(picos["rss_total"], OBJETIVO_MEMORIA_MB)],
     ]
     if memoria["pss_disponible"]:
         filas.append(["Pico de PSS: kernel + servidor (sin contar dos veces la memoria compartida)",
-                      f"{picos['pss_total']:,.0f}", f"≤ {OBJETIVO_MEMORIA_MB:,.0f}",
+                      f"{miles(picos['pss_total'])}", f"≤ {miles(OBJETIVO_MEMORIA_MB)}",
                       cumple(picos["pss_total"], OBJETIVO_MEMORIA_MB)])
     filas += [
-        ["Pico de RSS del kernel (con sus subprocesos)", f"{picos['rss_kernel']:,.0f}", "—", "—"],
-        ["Pico de RSS del servidor (postmaster y sesiones)", f"{picos['rss_servidor']:,.0f}", "—", "—"],
+        ["Pico de RSS del kernel (con sus subprocesos)", f"{miles(picos['rss_kernel'])}", "—", "—"],
+        ["Pico de RSS del servidor (postmaster y sesiones)", f"{miles(picos['rss_servidor'])}", "—", "—"],
     ]
     cuadernos = memoria["cuadernos"]
     errores = [c for c in cuadernos if c["error"]]
@@ -575,7 +617,7 @@ def formatear_memoria(memoria: dict[str, Any]) -> str:
         f"Se ejecutan los {len(cuadernos)} cuadernos de `notebooks/` uno tras otro con `nbclient` (un kernel "
         f"nuevo por cuaderno, servidor embebido en una carpeta temporal) y cada {memoria['intervalo_s'] * 1000:.0f} ms "
         "se suma la memoria del kernel y de los procesos del servidor. "
-        f"{memoria['muestras']:,} muestras en {memoria['duracion_s']:.0f} s.",
+        f"{miles(memoria['muestras'])} muestras en {memoria['duracion_s']:.0f} s.",
         "",
         tabla(["Medida", "MB", "Objetivo (MB)", "¿cumple?"], filas),
         "",
@@ -607,6 +649,7 @@ def principal(args: argparse.Namespace) -> int:
         temporales.append(carpeta)
         return carpeta
 
+    maquina = describir_maquina()  # al empezar: la carga media es la de antes de medir
     try:
         # 1. Operaciones en el embebido (y en el externo, si lo hay).
         carpeta = carpeta_temporal()
@@ -653,7 +696,9 @@ def principal(args: argparse.Namespace) -> int:
             borrar_embebido(carpeta)
 
     # Salida en Markdown.
-    maquina = describir_maquina()
+    carga_final = carga_media()
+    if carga_final:
+        maquina.append(("Carga media al terminar (1, 5, 15 min)", carga_final))
     for r in resultados_ops:
         maquina.append((f"PostgreSQL ({'embebido' if r['tipo'] == 'embebido' else 'externo'})", r["version"]))
     print("# Medidas de rendimiento de capa_datos_persona")
@@ -662,7 +707,7 @@ def principal(args: argparse.Namespace) -> int:
     print()
     print(tabla(["Máquina", ""], [[a, b] for a, b in maquina]))
     if resultados_ops:
-        secciones.append(formatear_operaciones(resultados_ops, rondas, n_rapidas, n_conectar))
+        secciones.append(formatear_operaciones(resultados_ops, rondas, BLOQUES[modo], n_rapidas, n_conectar))
         secciones.append(formatear_objetivos(resultados_ops))
         for r in resultados_ops:
             if r["prestadas_al_final"]:
@@ -684,10 +729,29 @@ def principal(args: argparse.Namespace) -> int:
     return 1 if notas else 0
 
 
+class _Formato(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+        return super().add_usage(usage, actions, groups, prefix="uso: " if prefix is None else prefix)
+
+
+class _Analizador(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        for ingles, espanol in (
+            ("unrecognized arguments", "argumentos no reconocidos"),
+            ("invalid int value", "no es un número entero"),
+            ("expected one argument", "falta el valor"),
+            ("argument ", "opción "),
+        ):
+            message = message.replace(ingles, espanol)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def crear_analizador() -> argparse.ArgumentParser:
-    analizador = argparse.ArgumentParser(
+    analizador = _Analizador(
         prog="python benchmarks/medir.py",
         description="Mide el coste del pool del curso y de sus herramientas; imprime tablas en Markdown.",
+        formatter_class=_Formato,
         add_help=False,
     )
     analizador._optionals.title = "opciones"
@@ -696,8 +760,10 @@ def crear_analizador() -> argparse.ArgumentParser:
                             help="pocas operaciones y rondas, un solo arranque, sin memoria (comprobación rápida)")
     analizador.add_argument("--repeticiones", type=int, metavar="N",
                             help="rondas de cada medida de operaciones (por defecto 7; 2 con --rapido)")
-    analizador.add_argument("--memoria", action=argparse.BooleanOptionalAction, default=None,
+    analizador.add_argument("--memoria", action="store_true", default=None,
                             help="ejecutar los cuadernos y medir la memoria (por defecto sí, salvo con --rapido)")
+    analizador.add_argument("--sin-memoria", dest="memoria", action="store_false",
+                            help="no ejecutar los cuadernos ni medir la memoria")
     # Uso interno: los procesos hijos.
     analizador.add_argument("--_operaciones", action="store_true", help=argparse.SUPPRESS)
     analizador.add_argument("--_arranque", action="store_true", help=argparse.SUPPRESS)
@@ -714,7 +780,7 @@ def main(argv: list[str] | None = None) -> int:
     if args._operaciones:
         modo = "rapido" if args.rapido else "normal"
         n_rapidas, n_conectar = OPERACIONES[modo]
-        hijo = medir_operaciones(args.repeticiones or RONDAS_POR_DEFECTO[modo], n_rapidas, n_conectar)
+        hijo = medir_operaciones(args.repeticiones or RONDAS_POR_DEFECTO[modo], BLOQUES[modo], n_rapidas, n_conectar)
     elif args._arranque:
         hijo = medir_arranque()
     elif args._cuadernos:

@@ -27,7 +27,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .errores import ErrorConexionBD, ErrorDevolucion, ErrorTipoDevolucion
-from .fugas import DetectorFugas, lugar_de_llamada
+from .fugas import DetectorFugas, origen_de_llamada
 from .logger_base import log
 from .servidor import Destino, enmascarar, ocultar_rutas, usar_servidor
 
@@ -223,7 +223,7 @@ class Conexion:
             cls._manuales[conexion] = pool
             cls._devueltas.discard(conexion)
         if detector is not None:
-            detector.prestada(conexion, lugar_de_llamada(sys._getframe(1)))
+            detector.prestada(conexion, origen_de_llamada(sys._getframe(1)))
         return conexion
 
     @classmethod

@@ -40,23 +40,26 @@ _PAQUETE = os.path.dirname(os.path.abspath(__file__))
 _CELDA = re.compile(r"ipykernel_\d+[\\/]\d+\.py$")
 
 
-def lugar_de_llamada(marco: FrameType | None = None) -> str:
-    """Describe dónde se pidió la conexión: ``archivo.py:línea`` o ``celda In[N], línea L``.
+def origen_de_llamada(marco: FrameType | None = None) -> tuple[str, int]:
+    """``(archivo, línea)`` del primer marco fuera de este paquete y de ``psycopg``.
 
-    Sube por la pila hasta el primer marco que no es de este paquete (ni de
-    ``psycopg``), para señalar el código del alumno y no el nuestro. Nunca
-    muestra rutas completas del equipo.
+    Es lo único que se guarda en cada préstamo (barato); el texto legible se
+    compone solo cuando hace falta mostrarlo (:func:`describir_origen`).
     """
     marco = marco or sys._getframe(1)
     while marco is not None:
         archivo = marco.f_code.co_filename
-        dentro = archivo.startswith(_PAQUETE) or f"{os.sep}psycopg" in archivo
-        if not dentro:
-            break
+        if not (archivo.startswith(_PAQUETE) or f"{os.sep}psycopg" in archivo):
+            return archivo, marco.f_lineno
         marco = marco.f_back
-    if marco is None:
-        return "desconocido"
-    archivo = marco.f_code.co_filename
+    return "desconocido", 0
+
+
+def describir_origen(origen: tuple[str, int]) -> str:
+    """``archivo.py:línea`` o ``celda In[N], línea L``, sin rutas completas del equipo."""
+    archivo, linea = origen
+    if archivo == "desconocido":
+        return archivo
     if _CELDA.search(archivo):
         # IPython recuerda qué celda (In[N]) compiló cada archivo temporal: la misma
         # referencia que muestran sus mensajes de error ("Cell In[5], line 3").
@@ -66,24 +69,43 @@ def lugar_de_llamada(marco: FrameType | None = None) -> str:
             numero = get_ipython().compile._filename_map.get(archivo, "?")  # type: ignore[union-attr]
         except Exception:
             numero = "?"
-        return f"celda In[{numero}], línea {marco.f_lineno}"
-    return f"{os.path.basename(archivo)}:{marco.f_lineno}"
+        return f"celda In[{numero}], línea {linea}"
+    return f"{os.path.basename(archivo)}:{linea}"
 
 
-@dataclass
+def lugar_de_llamada(marco: FrameType | None = None) -> str:
+    """Describe dónde se pidió la conexión: ``archivo.py:línea`` o ``celda In[N], línea L``.
+
+    Sube por la pila hasta el primer marco que no es de este paquete (ni de
+    ``psycopg``), para señalar el código del alumno y no el nuestro.
+    """
+    return describir_origen(origen_de_llamada(marco or sys._getframe(1)))
+
+
+@dataclass(slots=True)
 class Prestamo:
     """Una conexión prestada a mano que el detector vigila."""
 
     conexion: int
     """``id()`` de la conexión."""
-    lugar: str
+    origen: tuple[str, int]
+    """``(archivo, línea)`` donde se pidió; ver :attr:`lugar`."""
     desde: float
     """Instante del préstamo (``time.monotonic()``)."""
-    hora: datetime
+    hora_unix: float
+    """Hora del préstamo (``time.time()``)."""
     avisado: bool = False
     fin: float | None = None
     """Instante en que se perdió (si se perdió)."""
-    _finalizador: Any = field(default=None, repr=False)
+    _vigia: Any = field(default=None, repr=False)
+
+    @property
+    def lugar(self) -> str:
+        return describir_origen(self.origen)
+
+    @property
+    def hora(self) -> datetime:
+        return datetime.fromtimestamp(self.hora_unix)
 
     def retenida(self, ahora: float | None = None) -> float:
         return (self.fin if self.fin is not None else (ahora or time.monotonic())) - self.desde
@@ -102,6 +124,7 @@ class DetectorFugas:
         self.avisar = avisar
         self._prestadas: dict[int, Prestamo] = {}
         self._perdidas: list[Prestamo] = []
+        self._proxima = float("inf")  # cuándo podría pasar el umbral la próxima conexión
         self._cerrojo = threading.Lock()
         self._parar = threading.Event()
         self._hilo: threading.Thread | None = None
@@ -111,11 +134,15 @@ class DetectorFugas:
 
     # --- Lo que llama Conexion ---------------------------------------------------------
 
-    def prestada(self, conexion: object, lugar: str) -> None:
-        prestamo = Prestamo(id(conexion), lugar, time.monotonic(), datetime.now())
-        prestamo._finalizador = weakref.finalize(conexion, self._perdida, id(conexion))
+    def prestada(self, conexion: object, origen: tuple[str, int]) -> None:
+        ident = id(conexion)
+        ahora = time.monotonic()
+        prestamo = Prestamo(ident, origen, ahora, time.time())
+        # Una referencia débil con aviso: si la conexión desaparece sin volver, nos enteramos.
+        prestamo._vigia = weakref.ref(conexion, lambda _ref, ident=ident: self._perdida(ident))
         with self._cerrojo:
-            self._prestadas[id(conexion)] = prestamo
+            self._prestadas[ident] = prestamo
+            self._proxima = min(self._proxima, ahora + self.umbral)
         self.revisar()
 
     def devuelta(self, conexion: object) -> None:
@@ -124,7 +151,7 @@ class DetectorFugas:
             prestamo = self._prestadas.pop(id(conexion), None)
         if prestamo is None:
             return
-        prestamo._finalizador.detach()
+        prestamo._vigia = None  # ya no hace falta vigilarla
         if prestamo.avisado and self.avisar:
             log.info(
                 f"Por fin vuelve al pool la conexión id={prestamo.conexion} pedida en {prestamo.lugar}, "
@@ -156,6 +183,8 @@ class DetectorFugas:
     def revisar(self) -> list[Prestamo]:
         """Las retenidas más de ``umbral``; avisa (una vez) de las que acaban de pasarlo."""
         ahora = time.monotonic()
+        if ahora < self._proxima:  # lo normal: nadie puede haber pasado el umbral todavía
+            return []
         nuevas = []
         with self._cerrojo:
             largas = [p for p in self._prestadas.values() if p.retenida(ahora) > self.umbral]
@@ -163,6 +192,8 @@ class DetectorFugas:
                 if not p.avisado:
                     p.avisado = True
                     nuevas.append(p)
+            pendientes = [p.desde + self.umbral for p in self._prestadas.values() if not p.avisado]
+            self._proxima = min(pendientes, default=float("inf"))
         if self.avisar:
             for p in nuevas:
                 log.warning(
@@ -209,7 +240,7 @@ class DetectorFugas:
             self._hilo.join()
         with self._cerrojo:
             for p in self._prestadas.values():
-                p._finalizador.detach()
+                p._vigia = None
             self._prestadas.clear()
 
     # --- Interno -----------------------------------------------------------------------
