@@ -48,7 +48,10 @@ RAIZ = Path(__file__).resolve().parent.parent
 if str(RAIZ) not in sys.path:  # por si el paquete no está instalado en el entorno
     sys.path.insert(0, str(RAIZ))
 
-VARIABLES_EXTERNO = ("DATABASE_URL", "PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE")
+from capa_datos_persona.__main__ import FormatoAyuda  # noqa: E402  (la ayuda en español del paquete)
+from capa_datos_persona.servidor import VARIABLES_LIBPQ  # noqa: E402
+
+VARIABLES_EXTERNO = ("DATABASE_URL", *VARIABLES_LIBPQ)
 """Variables que hacen que el paquete use un servidor externo en lugar del embebido."""
 
 CONSULTA = "SELECT 1"
@@ -729,11 +732,6 @@ def principal(args: argparse.Namespace) -> int:
     return 1 if notas else 0
 
 
-class _Formato(argparse.HelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
-        return super().add_usage(usage, actions, groups, prefix="uso: " if prefix is None else prefix)
-
-
 class _Analizador(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         for ingles, espanol in (
@@ -751,7 +749,7 @@ def crear_analizador() -> argparse.ArgumentParser:
     analizador = _Analizador(
         prog="python benchmarks/medir.py",
         description="Mide el coste del pool del curso y de sus herramientas; imprime tablas en Markdown.",
-        formatter_class=_Formato,
+        formatter_class=FormatoAyuda,
         add_help=False,
     )
     analizador._optionals.title = "opciones"

@@ -25,7 +25,9 @@ from .errores import ErrorCapaDatos
 from .logger_base import log
 
 
-class _Formato(argparse.RawDescriptionHelpFormatter):
+class FormatoAyuda(argparse.RawDescriptionHelpFormatter):
+    """Ayuda de ``argparse`` que dice «uso:» en lugar de «usage:» (la usa también benchmarks/medir.py)."""
+
     def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
         return super().add_usage(usage, actions, groups, prefix="uso: " if prefix is None else prefix)
 
@@ -117,14 +119,14 @@ def crear_analizador() -> argparse.ArgumentParser:
     analizador = argparse.ArgumentParser(
         prog="python -m capa_datos_persona",
         description="Herramientas del curso «Liberar conexiones al pool con psycopg_pool».",
-        formatter_class=_Formato,
+        formatter_class=FormatoAyuda,
         add_help=False,
     )
     analizador._optionals.title = "opciones"
     analizador.add_argument("-h", "--ayuda", action="help", help="muestra esta ayuda y termina")
     sub = analizador.add_subparsers(dest="orden", title="órdenes", metavar="ORDEN")
     for nombre, (_, ayuda) in ORDENES.items():
-        orden = sub.add_parser(nombre, help=ayuda, description=ayuda, formatter_class=_Formato, add_help=False)
+        orden = sub.add_parser(nombre, help=ayuda, description=ayuda, formatter_class=FormatoAyuda, add_help=False)
         orden._optionals.title = "opciones"
         orden.add_argument("-h", "--ayuda", action="help", help="muestra esta ayuda y termina")
         if nombre == "demo":

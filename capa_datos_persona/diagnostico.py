@@ -18,6 +18,9 @@ from .servidor import usar_servidor
 
 APLICACION_OBSERVADOR = "capa_datos_persona:observador"
 
+CONTAR_SESIONES = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+"""Cuenta las sesiones de un ``application_name`` (el registrador de ocupación la usa en cada muestra)."""
+
 _SESIONES = """
 SELECT pid, state, backend_start, state_change
 FROM pg_stat_activity
@@ -51,7 +54,10 @@ def sesiones_del_pool(conexion: psycopg.Connection | None = None) -> list[dict[s
 
 def contar_sesiones_del_pool(conexion: psycopg.Connection | None = None) -> int:
     """Cuántas sesiones tiene abiertas en el servidor el pool de este proceso."""
-    return len(sesiones_del_pool(conexion))
+    if conexion is None:
+        with conexion_directa() as propia:
+            return contar_sesiones_del_pool(propia)
+    return conexion.execute(CONTAR_SESIONES, (Conexion.nombre_aplicacion(),)).fetchone()[0]
 
 
 def cerrar_y_comprobar(espera: float = 3.0) -> None:

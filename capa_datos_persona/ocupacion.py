@@ -32,7 +32,7 @@ import pandas as pd
 import psycopg
 
 from .conexion import Conexion, PoolObservable
-from .diagnostico import abrir_conexion_directa
+from .diagnostico import CONTAR_SESIONES, abrir_conexion_directa
 
 COLUMNAS_MUESTRAS = ("t", "tamano", "disponibles", "en_uso", "esperando", "sesiones_servidor")
 """Columnas de :attr:`RegistradorOcupacion.muestras`; ``t`` en segundos desde el inicio."""
@@ -40,7 +40,6 @@ COLUMNAS_MUESTRAS = ("t", "tamano", "disponibles", "en_uso", "esperando", "sesio
 COLUMNAS_EVENTOS = ("t", "evento", "conexion")
 """Columnas de :attr:`RegistradorOcupacion.eventos`; ``conexion`` es el ``id()`` o ``None``."""
 
-_CONTAR = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
 
 
 @dataclass(frozen=True)
@@ -135,7 +134,7 @@ class RegistradorOcupacion:
         sesiones = None
         if self._conexion is not None:
             try:
-                sesiones = self._conexion.execute(_CONTAR, (self._aplicacion,)).fetchone()[0]
+                sesiones = self._conexion.execute(CONTAR_SESIONES, (self._aplicacion,)).fetchone()[0]
             except psycopg.Error:
                 sesiones = None
         tamano, disponibles = stats["pool_size"], stats["pool_available"]
