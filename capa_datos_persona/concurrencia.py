@@ -344,9 +344,6 @@ def grafica_carga(carga: Carga, titulo: str | None = None) -> Figure:
     grafica_ocupacion(carga.registro, titulo=titulo, ax=arriba, maximo=carga.max_size, leyenda=False)
     arriba.set_xlabel("")
     arriba.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=TAMANO_LETRA - 3, framealpha=0.9)
-    tope = max(carga.max_size, int(carga.registro.muestras["esperando"].max()))
-    arriba.set_ylim(-0.8, tope + 1.5)
-    arriba.set_yticks(range(0, tope + 2))
 
     tabla = carga.tabla
     bien, mal = tabla[tabla["error"].isna()], tabla[tabla["error"].notna()]

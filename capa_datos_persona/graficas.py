@@ -73,8 +73,10 @@ def grafica_ocupacion(
     ax.set_title(titulo, fontsize=TAMANO_LETRA + 2)
     ax.set_xlabel("tiempo (s)", fontsize=TAMANO_LETRA)
     ax.set_ylabel("conexiones", fontsize=TAMANO_LETRA)
-    ax.set_ylim(-0.8, maximo + 1.5)
-    ax.set_yticks(range(0, maximo + 2))
+    # Normalmente basta con MAX_CON; con muchos hilos esperando, la escala crece con ellos.
+    tope = max(maximo, int(muestras["esperando"].max()) if len(muestras) else 0)
+    ax.set_ylim(-0.8, tope + 1.5)
+    ax.set_yticks(range(0, tope + 2))
     ax.tick_params(labelsize=TAMANO_LETRA - 1)
     ax.grid(True, alpha=0.3)
     if leyenda:
