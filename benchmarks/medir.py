@@ -48,7 +48,7 @@ RAIZ = Path(__file__).resolve().parent.parent
 if str(RAIZ) not in sys.path:  # por si el paquete no está instalado en el entorno
     sys.path.insert(0, str(RAIZ))
 
-from capa_datos_persona.__main__ import FormatoAyuda  # noqa: E402  (la ayuda en español del paquete)
+from capa_datos_persona.__main__ import FormatoAyuda, en_espanol  # noqa: E402  (la ayuda en español del paquete)
 from capa_datos_persona.servidor import VARIABLES_LIBPQ  # noqa: E402
 
 VARIABLES_EXTERNO = ("DATABASE_URL", *VARIABLES_LIBPQ)
@@ -746,14 +746,14 @@ class _Analizador(argparse.ArgumentParser):
 
 
 def crear_analizador() -> argparse.ArgumentParser:
-    analizador = _Analizador(
-        prog="python benchmarks/medir.py",
-        description="Mide el coste del pool del curso y de sus herramientas; imprime tablas en Markdown.",
-        formatter_class=FormatoAyuda,
-        add_help=False,
+    analizador = en_espanol(
+        _Analizador(
+            prog="python benchmarks/medir.py",
+            description="Mide el coste del pool del curso y de sus herramientas; imprime tablas en Markdown.",
+            formatter_class=FormatoAyuda,
+            add_help=False,
+        )
     )
-    analizador._optionals.title = "opciones"
-    analizador.add_argument("-h", "--ayuda", action="help", help="muestra esta ayuda y termina")
     analizador.add_argument("--rapido", action="store_true",
                             help="pocas operaciones y rondas, un solo arranque, sin memoria (comprobación rápida)")
     analizador.add_argument("--repeticiones", type=int, metavar="N",

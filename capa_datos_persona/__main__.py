@@ -115,20 +115,27 @@ ORDENES = {
 }
 
 
-def crear_analizador() -> argparse.ArgumentParser:
-    analizador = argparse.ArgumentParser(
-        prog="python -m capa_datos_persona",
-        description="Herramientas del curso «Liberar conexiones al pool con psycopg_pool».",
-        formatter_class=FormatoAyuda,
-        add_help=False,
-    )
+def en_espanol(analizador: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Título «opciones» y ``-h/--ayuda`` en español (el analizador se crea con ``add_help=False``)."""
     analizador._optionals.title = "opciones"
     analizador.add_argument("-h", "--ayuda", action="help", help="muestra esta ayuda y termina")
+    return analizador
+
+
+def crear_analizador() -> argparse.ArgumentParser:
+    analizador = en_espanol(
+        argparse.ArgumentParser(
+            prog="python -m capa_datos_persona",
+            description="Herramientas del curso «Liberar conexiones al pool con psycopg_pool».",
+            formatter_class=FormatoAyuda,
+            add_help=False,
+        )
+    )
     sub = analizador.add_subparsers(dest="orden", title="órdenes", metavar="ORDEN")
     for nombre, (_, ayuda) in ORDENES.items():
-        orden = sub.add_parser(nombre, help=ayuda, description=ayuda, formatter_class=FormatoAyuda, add_help=False)
-        orden._optionals.title = "opciones"
-        orden.add_argument("-h", "--ayuda", action="help", help="muestra esta ayuda y termina")
+        orden = en_espanol(
+            sub.add_parser(nombre, help=ayuda, description=ayuda, formatter_class=FormatoAyuda, add_help=False)
+        )
         if nombre == "demo":
             orden.add_argument(
                 "--salida",
