@@ -21,7 +21,7 @@ _CARPETA = "_capa_carpeta_temporal"
 def pytest_configure(config: pytest.Config) -> None:
     from capa_datos_persona import servidor
 
-    if servidor.destino().embebido and not os.environ.get(servidor.ENTORNO_DIRECTORIO):
+    if servidor.elegir_servidor().embebido and not os.environ.get(servidor.ENTORNO_DIRECTORIO):
         carpeta = tempfile.mkdtemp(prefix="capa_pruebas_")
         os.environ[servidor.ENTORNO_DIRECTORIO] = carpeta
         setattr(config, _CARPETA, carpeta)

@@ -3,6 +3,7 @@
     python tareas.py preparar   crea .venv con requirements.txt (solo si hace falta)
     python tareas.py lab        abre JupyterLab en notebooks/
     python tareas.py test       pasa todas las pruebas (código y cuadernos)
+    python tareas.py cuadernos  vuelve a ejecutar los cuadernos y los guarda con sus salidas
 
 Los argumentos que sigan se pasan a JupyterLab o a pytest, por ejemplo
 ``python tareas.py test -k conexion`` o ``python tareas.py lab --no-browser``.
@@ -49,7 +50,7 @@ def preparar() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"preparar", "lab", "test"}:
+    if not argv or argv[0] not in {"preparar", "lab", "test", "cuadernos"}:
         print(__doc__)
         return 2
     orden, resto = argv[0], argv[1:]
@@ -58,6 +59,8 @@ def main(argv: list[str]) -> int:
         return 0
     if orden == "lab":
         return subprocess.call([python, "-m", "jupyter", "lab", "--notebook-dir", str(RAIZ / "notebooks"), *resto])
+    if orden == "cuadernos":
+        return subprocess.call([python, str(RAIZ / "herramientas" / "cuadernos.py"), *resto], cwd=RAIZ)
     return subprocess.call([python, "-m", "pytest", *resto], cwd=RAIZ)
 
 

@@ -9,6 +9,17 @@ Uso típico::
 
 El servidor PostgreSQL sale de ``DATABASE_URL`` o de las variables ``PG*`` si
 existen; si no, se arranca uno embebido (ver :mod:`capa_datos_persona.servidor`).
+
+Dos pisos, y los nombres de archivo lo dicen:
+
+* **La capa de datos** (lo que enseña la lección): ``conexion``, ``persona``,
+  ``persona_dao``, ``esquema``, ``errores``, ``logger_base`` y ``servidor``; su
+  fontanería va en módulos privados (``_embebido``, ``_prestamos``,
+  ``_pool_observable``, ``_prueba_servidor``). No importa pandas ni matplotlib.
+* **El laboratorio** (:mod:`capa_datos_persona.laboratorio`): las herramientas
+  de los cuadernos para observar y provocar (registrador de ocupación,
+  gráficas, experimentos, carga, fallos, detector de fugas). Se apoya en la
+  capa de datos; la capa de datos nunca lo importa.
 """
 
 from .conexion import Conexion

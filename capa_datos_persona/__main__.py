@@ -20,27 +20,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import servidor
+from ._consola import FormatoAyuda, en_espanol
 from .conexion import Conexion
 from .errores import ErrorCapaDatos
 from .logger_base import log
 
 
-class FormatoAyuda(argparse.RawDescriptionHelpFormatter):
-    """Ayuda de ``argparse`` que dice «uso:» en lugar de «usage:» (la usa también benchmarks/medir.py)."""
-
-    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
-        return super().add_usage(usage, actions, groups, prefix="uso: " if prefix is None else prefix)
-
-
 def _estado() -> int:
-    elegido = servidor.destino()
+    elegido = servidor.elegir_servidor()
     print(f"Servidor: {elegido.tipo}")
     if elegido.embebido:
         print(f"Carpeta de datos: {servidor.directorio_base()}")
     pool = Conexion.obtener_pool()
-    destino = Conexion.destino()
-    assert destino is not None
-    print(f"Conexión: {destino.descripcion()}")
+    conectado = Conexion.servidor_conectado()
+    assert conectado is not None
+    print(f"Conexión: {conectado.descripcion()}")
     with Conexion.obtener_conexion() as conexion:
         version = conexion.execute("SHOW server_version").fetchone()[0]
         base = conexion.execute("SELECT current_database()").fetchone()[0]
@@ -83,8 +77,8 @@ def _demo(salida: str) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .experimentos import los_tres, tabla_resumen
-    from .graficas import comparar_experimentos
+    from .laboratorio.experimentos import los_tres, tabla_resumen
+    from .laboratorio.graficas import comparar_experimentos
 
     print("Haciendo los tres experimentos (tardan unos 5 segundos; el agotamiento espera el TIMEOUT)...")
     nivel = log.level
@@ -113,13 +107,6 @@ ORDENES = {
     "borrar-datos": (_borrar, "detiene el PostgreSQL embebido y borra sus datos"),
     "demo": (_demo, "hace los tres experimentos, resume y guarda la gráfica en un PNG"),
 }
-
-
-def en_espanol(analizador: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Título «opciones» y ``-h/--ayuda`` en español (el analizador se crea con ``add_help=False``)."""
-    analizador._optionals.title = "opciones"
-    analizador.add_argument("-h", "--ayuda", action="help", help="muestra esta ayuda y termina")
-    return analizador
 
 
 def crear_analizador() -> argparse.ArgumentParser:

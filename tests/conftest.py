@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from capa_datos_persona import Conexion, reiniciar_tabla
-from capa_datos_persona.diagnostico import conexion_directa
+from capa_datos_persona.laboratorio.diagnostico import conexion_directa
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +20,7 @@ def pool_limpio() -> Iterator[None]:
     Conexion.cerrar_conexiones()
     for nombre, valor in originales.items():
         setattr(Conexion, nombre, valor)
-    Conexion._manuales.clear()
+    Conexion._prestamos.olvidar()
 
 
 @pytest.fixture

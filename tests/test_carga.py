@@ -15,7 +15,7 @@ import threading
 import time
 
 from capa_datos_persona import Conexion
-from capa_datos_persona.diagnostico import conexion_directa, contar_sesiones_del_pool
+from capa_datos_persona.laboratorio.diagnostico import conexion_directa, contar_sesiones_del_pool
 
 HILOS = 32
 USOS_POR_HILO = 500

@@ -34,7 +34,7 @@ def test_estado_y_reiniciar(directa) -> None:
     assert "Tabla persona reiniciada" in resultado.stdout
     resultado = _orden("estado")
     assert resultado.returncode == 0, resultado.stderr
-    assert f"Servidor: {servidor.destino().tipo}" in resultado.stdout
+    assert f"Servidor: {servidor.elegir_servidor().tipo}" in resultado.stdout
     assert "Tabla persona: 3 filas" in resultado.stdout
     assert "MAX_CON=5" in resultado.stdout
     assert "PostgreSQL " in resultado.stdout
@@ -56,7 +56,7 @@ def test_estado_con_servidor_inalcanzable_da_error_claro() -> None:
 
 
 def test_detener_y_volver_a_arrancar_el_embebido() -> None:
-    if not servidor.destino().embebido:
+    if not servidor.elegir_servidor().embebido:
         return
     from capa_datos_persona import Conexion
 

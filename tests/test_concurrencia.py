@@ -19,7 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from psycopg_pool import TooManyRequests  # noqa: E402
 
 from capa_datos_persona import Conexion  # noqa: E402
-from capa_datos_persona import concurrencia as cc  # noqa: E402
+from capa_datos_persona.laboratorio import concurrencia as cc  # noqa: E402
+from capa_datos_persona.laboratorio import graficas  # noqa: E402
 
 HILOS = 4
 USOS = 5
@@ -124,17 +125,17 @@ def test_regla_de_hikari() -> None:
 
 def test_graficas_en_espanol() -> None:
     carga = cc.ejecutar_carga(hilos=3, usos=2)
-    fig = cc.grafica_carga(carga)
+    fig = graficas.grafica_carga(carga)
     arriba, abajo = fig.axes
     assert arriba.get_title() == "3 hilos comparten un pool de 5 conexiones"
     assert abajo.get_ylabel() == "espera (ms)"
     assert "espera de cada petición" in abajo.get_legend_handles_labels()[1]
     tabla = cc.barrido_tamanos(tamanos=[1, 2], hilos=2, usos=2)
-    fig = cc.grafica_barrido(tabla, duracion_uso=0.02, hilos=2)
+    fig = graficas.grafica_barrido(tabla, duracion_uso=0.02, hilos=2)
     assert [a.get_ylabel() for a in fig.axes] == ["usos por segundo", "espera media (ms)"]
-    fig = cc.grafica_ganancia([tabla], hilos=2, nucleos=2)
+    fig = graficas.grafica_ganancia([tabla], hilos=2, nucleos=2)
     assert fig.axes[0].get_xlabel() == "max_size (conexiones del pool)"
     sin_registro = cc.ejecutar_carga(hilos=1, usos=1, registrar=False)
     with pytest.raises(ValueError, match="sin registro"):
-        cc.grafica_carga(sin_registro)
+        graficas.grafica_carga(sin_registro)
     plt.close("all")

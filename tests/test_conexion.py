@@ -9,7 +9,7 @@ import pytest
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from capa_datos_persona import Conexion, ErrorDevolucion, ErrorTipoDevolucion
-from capa_datos_persona.diagnostico import contar_sesiones_del_pool
+from capa_datos_persona.laboratorio.diagnostico import contar_sesiones_del_pool
 from capa_datos_persona.servidor import usar_servidor
 
 
@@ -159,7 +159,7 @@ def test_no_hay_deprecationwarning_al_crear_el_pool(recwarn: pytest.WarningsReco
 
 
 def test_una_sesion_cortada_se_descarta_al_devolverla(capsys: pytest.CaptureFixture[str]) -> None:
-    from capa_datos_persona.diagnostico import terminar_sesion
+    from capa_datos_persona.laboratorio.fallos import terminar_sesion
 
     conexion = Conexion.obtener_conexion_manual()
     assert terminar_sesion(conexion.info.backend_pid)
@@ -177,7 +177,7 @@ def test_una_sesion_cortada_se_descarta_al_devolverla(capsys: pytest.CaptureFixt
 def test_verificar_sobrevive_a_un_reinicio_del_servidor() -> None:
     from capa_datos_persona import servidor
 
-    if not servidor.destino().embebido:
+    if not servidor.elegir_servidor().embebido:
         pytest.skip("solo el servidor embebido se puede reiniciar desde las pruebas")
     Conexion.VERIFICAR = True
     with Conexion.obtener_conexion() as conexion:

@@ -9,7 +9,7 @@ import pytest
 
 from capa_datos_persona import Conexion, ErrorConexionBD
 from capa_datos_persona.logger_base import log
-from capa_datos_persona.servidor import destino
+from capa_datos_persona.servidor import elegir_servidor
 
 
 def _puerto_libre() -> int:
@@ -38,15 +38,15 @@ def test_variables_pg_inalcanzables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PGHOST", "127.0.0.1")
     monkeypatch.setenv("PGPORT", str(puerto))
     monkeypatch.setenv("PGPASSWORD", "otro-s3creto")
-    assert destino().tipo == "variables PG*"
+    assert elegir_servidor().tipo == "variables PG*"
     with pytest.raises(ErrorConexionBD, match=f"127.0.0.1:{puerto}") as info:
         Conexion.obtener_conexion_manual()
     assert "otro-s3creto" not in str(info.value)
-    assert "otro-s3creto" not in destino().descripcion()
+    assert "otro-s3creto" not in elegir_servidor().descripcion()
 
 
 def test_contrasena_incorrecta(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    actual = destino()
+    actual = elegir_servidor()
     if actual.embebido:
         pytest.skip("el servidor embebido acepta a todos (auth=trust): se prueba en la pasada con servidor externo")
     from psycopg.conninfo import conninfo_to_dict, make_conninfo

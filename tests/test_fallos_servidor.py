@@ -21,18 +21,18 @@ from capa_datos_persona import (
     Persona,
     PersonaDAO,
     crear_tabla,
-    fallos,
     servidor,
 )
-from capa_datos_persona.diagnostico import conexion_directa, contar_sesiones_del_pool
-from capa_datos_persona.ocupacion import RegistradorOcupacion
+from capa_datos_persona.laboratorio import fallos
+from capa_datos_persona.laboratorio.diagnostico import conexion_directa, contar_sesiones_del_pool
+from capa_datos_persona.laboratorio.ocupacion import RegistradorOcupacion
 
 MENSAJE_CORTE = "terminating connection due to administrator command"
 
 
 @pytest.fixture
 def solo_embebido() -> None:
-    if not servidor.destino().embebido:
+    if not servidor.elegir_servidor().embebido:
         pytest.skip("solo se reinicia el servidor embebido del curso; un servidor propio no se toca")
 
 
@@ -40,7 +40,7 @@ def solo_embebido() -> None:
 def reiniciar(request: pytest.FixtureRequest) -> Callable[[], object]:
     """Las dos formas de dejar rotas las conexiones libres: reiniciar el embebido o cortar las sesiones."""
     if request.param == "reinicio":
-        if not servidor.destino().embebido:
+        if not servidor.elegir_servidor().embebido:
             pytest.skip("solo se reinicia el servidor embebido del curso; un servidor propio no se toca")
         return servidor.reiniciar_embebido
     return fallos.cortar_sesiones_del_pool

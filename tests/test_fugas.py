@@ -10,24 +10,25 @@ import pytest
 from psycopg_pool import PoolTimeout
 
 from capa_datos_persona import Conexion
-from capa_datos_persona.fugas import DetectorFugas
+from capa_datos_persona.laboratorio import fugas
+from capa_datos_persona.laboratorio.fugas import DetectorFugas
 
 
 @pytest.fixture(autouse=True)
 def sin_detector():
     yield
-    Conexion.desactivar_detector_fugas()
+    fugas.desactivar_detector()
 
 
 def test_apagado_por_defecto() -> None:
-    assert Conexion.detector_fugas() is None
+    assert fugas.detector_activo() is None
     conexion = Conexion.obtener_conexion_manual()
     Conexion.liberar_conexion(conexion)
-    assert Conexion.detector_fugas() is None
+    assert fugas.detector_activo() is None
 
 
 def test_informe_con_lugar_y_tiempo(capsys: pytest.CaptureFixture[str]) -> None:
-    detector = Conexion.activar_detector_fugas(umbral=0.2)
+    detector = fugas.activar_detector(umbral=0.2)
     retenida = Conexion.obtener_conexion_manual()
     linea = inspect.currentframe().f_lineno - 1  # type: ignore[union-attr]  # la línea de arriba
     breve = Conexion.obtener_conexion_manual()
@@ -50,7 +51,7 @@ def test_informe_con_lugar_y_tiempo(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_sin_avisos_si_avisar_es_false(capsys: pytest.CaptureFixture[str]) -> None:
-    detector = Conexion.activar_detector_fugas(umbral=0.05, avisar=False)
+    detector = fugas.activar_detector(umbral=0.05, avisar=False)
     conexion = Conexion.obtener_conexion_manual()
     time.sleep(0.1)
     assert len(detector.informe()) == 1
@@ -59,7 +60,7 @@ def test_sin_avisos_si_avisar_es_false(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_una_conexion_perdida_se_nota_al_momento(capsys: pytest.CaptureFixture[str]) -> None:
-    detector = Conexion.activar_detector_fugas(umbral=60)
+    detector = fugas.activar_detector(umbral=60)
     perdida = Conexion.obtener_conexion_manual()
     del perdida
     gc.collect()
@@ -75,7 +76,7 @@ def test_una_conexion_perdida_se_nota_al_momento(capsys: pytest.CaptureFixture[s
 
 def test_explica_el_pooltimeout(capsys: pytest.CaptureFixture[str]) -> None:
     Conexion.TIMEOUT = 0.5
-    Conexion.activar_detector_fugas(umbral=60)
+    fugas.activar_detector(umbral=60)
     prestadas = [Conexion.obtener_conexion_manual() for _ in range(Conexion.MAX_CON)]
     with pytest.raises(PoolTimeout):
         Conexion.obtener_conexion_manual()
@@ -87,15 +88,15 @@ def test_explica_el_pooltimeout(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_vigilar_en_hilo_avisa_sin_actividad(capsys: pytest.CaptureFixture[str]) -> None:
-    Conexion.activar_detector_fugas(umbral=0.1, vigilar=True)
+    fugas.activar_detector(umbral=0.1, vigilar=True)
     conexion = Conexion.obtener_conexion_manual()
     limite = time.monotonic() + 5
     while "Posible fuga" not in capsys.readouterr().out:
         assert time.monotonic() < limite, "el hilo vigilante no avisó"
         time.sleep(0.05)
     Conexion.liberar_conexion(conexion)
-    Conexion.desactivar_detector_fugas()
-    assert Conexion.detector_fugas() is None
+    fugas.desactivar_detector()
+    assert fugas.detector_activo() is None
 
 
 def test_umbral_invalido() -> None:
@@ -104,14 +105,14 @@ def test_umbral_invalido() -> None:
 
 
 def test_las_conexiones_de_with_no_se_vigilan() -> None:
-    detector = Conexion.activar_detector_fugas(umbral=0.01)
+    detector = fugas.activar_detector(umbral=0.01)
     with Conexion.obtener_conexion():
         time.sleep(0.05)
         assert detector.informe(todas=True).empty
 
 
 def test_cerrar_el_pool_olvida_sus_huecos_perdidos() -> None:
-    detector = Conexion.activar_detector_fugas(umbral=60)
+    detector = fugas.activar_detector(umbral=60)
     perdida = Conexion.obtener_conexion_manual()
     del perdida
     gc.collect()

@@ -10,9 +10,9 @@ import pytest
 matplotlib.use("Agg")
 
 from capa_datos_persona import Conexion  # noqa: E402
-from capa_datos_persona import experimentos as ex  # noqa: E402
-from capa_datos_persona import graficas  # noqa: E402
-from capa_datos_persona.ocupacion import COLUMNAS_MUESTRAS, RegistradorOcupacion  # noqa: E402
+from capa_datos_persona.laboratorio import experimentos as ex  # noqa: E402
+from capa_datos_persona.laboratorio import graficas  # noqa: E402
+from capa_datos_persona.laboratorio.ocupacion import COLUMNAS_MUESTRAS, RegistradorOcupacion  # noqa: E402
 
 
 @pytest.fixture(scope="module")

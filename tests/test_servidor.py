@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from capa_datos_persona import servidor
-from capa_datos_persona.servidor import Destino, destino, enmascarar
+from capa_datos_persona import _embebido, servidor
+from capa_datos_persona.servidor import Destino, elegir_servidor, enmascarar
 
 
 @pytest.mark.parametrize(
@@ -30,18 +30,18 @@ def test_enmascarar(entrada: str, esperado: str) -> None:
 def test_destino_segun_el_entorno(monkeypatch: pytest.MonkeyPatch) -> None:
     for variable in ("DATABASE_URL", *servidor.VARIABLES_LIBPQ):
         monkeypatch.delenv(variable, raising=False)
-    assert destino().tipo == "embebido"
+    assert elegir_servidor().tipo == "embebido"
     monkeypatch.setenv("PGHOST", "db.ejemplo")
-    assert destino() == Destino("", "variables PG*")
+    assert elegir_servidor() == Destino("", "variables PG*")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:x@h/db")
-    assert destino() == Destino("postgresql://u:x@h/db", "DATABASE_URL")
-    assert destino().descripcion() == "postgresql://u:****@h/db"
-    assert destino().host_y_puerto() == ("h", "5432")
+    assert elegir_servidor() == Destino("postgresql://u:x@h/db", "DATABASE_URL")
+    assert elegir_servidor().descripcion() == "postgresql://u:****@h/db"
+    assert elegir_servidor().host_y_puerto() == ("h", "5432")
 
 
 @pytest.fixture
 def solo_embebido() -> None:
-    if not destino().embebido:
+    if not elegir_servidor().embebido:
         pytest.skip("esta pasada usa un servidor externo")
 
 
@@ -67,7 +67,7 @@ def test_embebido_usa_un_cerrojo_propio_y_no_el_de_tmp(solo_embebido: None) -> N
 def test_embebido_olvida_procesos_muertos(solo_embebido: None, tmp_path: Path) -> None:
     lista = tmp_path / ".handle_pids.json"
     lista.write_text(json.dumps([os.getpid(), 2**22 + 12345]))
-    servidor._olvidar_procesos_muertos(tmp_path)
+    _embebido._olvidar_procesos_muertos(tmp_path)
     assert json.loads(lista.read_text()) == [os.getpid()]
 
 

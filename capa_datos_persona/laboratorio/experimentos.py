@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from psycopg_pool import PoolTimeout
 
-from .conexion import Conexion
+from ..conexion import Conexion
 from .ocupacion import RegistradorOcupacion, Resumen
 
 

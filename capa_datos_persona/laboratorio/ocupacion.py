@@ -31,7 +31,8 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from .conexion import Conexion, PoolObservable
+from .._pool_observable import PoolObservable
+from ..conexion import Conexion
 from .diagnostico import CONTAR_SESIONES, abrir_conexion_directa
 
 COLUMNAS_MUESTRAS = ("t", "tamano", "disponibles", "en_uso", "esperando", "sesiones_servidor")

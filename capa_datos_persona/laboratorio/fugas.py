@@ -1,9 +1,10 @@
 """Detector de fugas de conexiones: quién se llevó una conexión y no la devolvió.
 
 ``psycopg_pool`` no tiene nada parecido; el modelo es el
-``leakDetectionThreshold`` de HikariCP (Java). Con el detector activo, cada
-conexión de ``Conexion.obtener_conexion_manual()`` queda anotada con el
-**lugar** donde se pidió (archivo y línea, o celda del cuaderno) y la **hora**.
+``leakDetectionThreshold`` de HikariCP (Java). Con el detector activo
+(:func:`activar_detector`), cada conexión de ``Conexion.obtener_conexion_manual()``
+queda anotada con el **lugar** donde se pidió (archivo y línea, o celda del
+cuaderno) y la **hora**.
 
 * :meth:`DetectorFugas.informe` lista las conexiones retenidas más de
   ``umbral`` segundos, con su lugar y el tiempo que llevan fuera.
@@ -34,9 +35,11 @@ from typing import Any
 
 import pandas as pd
 
-from .logger_base import log
+from ..conexion import Conexion
+from ..logger_base import log
 
-_PAQUETE = os.path.dirname(os.path.abspath(__file__))
+# Los marcos de todo el paquete (capa de datos y laboratorio) no son «el código del alumno».
+_PAQUETE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CELDA = re.compile(r"ipykernel_\d+[\\/]\d+\.py$")
 
 
@@ -73,15 +76,6 @@ def describir_origen(origen: tuple[str, int]) -> str:
     return f"{os.path.basename(archivo)}:{linea}"
 
 
-def lugar_de_llamada(marco: FrameType | None = None) -> str:
-    """Describe dónde se pidió la conexión: ``archivo.py:línea`` o ``celda In[N], línea L``.
-
-    Sube por la pila hasta el primer marco que no es de este paquete (ni de
-    ``psycopg``), para señalar el código del alumno y no el nuestro.
-    """
-    return describir_origen(origen_de_llamada(marco or sys._getframe(1)))
-
-
 @dataclass(slots=True)
 class Prestamo:
     """Una conexión prestada a mano que el detector vigila."""
@@ -114,7 +108,7 @@ class Prestamo:
 class DetectorFugas:
     """Anota cada préstamo manual y avisa de los que tardan o se pierden.
 
-    No se crea a mano: ``Conexion.activar_detector_fugas(umbral=...)``.
+    No se crea a mano: :func:`activar_detector` (``umbral=...``).
     """
 
     def __init__(self, umbral: float = 5.0, avisar: bool = True, vigilar: bool = False) -> None:
@@ -132,9 +126,10 @@ class DetectorFugas:
             self._hilo = threading.Thread(target=self._vigilar, name="detector-fugas", daemon=True)
             self._hilo.start()
 
-    # --- Lo que llama Conexion ---------------------------------------------------------
+    # --- Lo que llama Conexion (el protocolo ``Vigilante`` de ``_prestamos``) ---------------------------------------------------------
 
-    def prestada(self, conexion: object, origen: tuple[str, int]) -> None:
+    def prestada(self, conexion: object, marco: FrameType | None) -> None:
+        origen = origen_de_llamada(marco)
         ident = id(conexion)
         ahora = time.monotonic()
         prestamo = Prestamo(ident, origen, ahora, time.time())
@@ -262,3 +257,40 @@ class DetectorFugas:
         pausa = min(self.umbral / 4, 1.0)
         while not self._parar.wait(pausa):
             self.revisar()
+
+
+# --- Encenderlo y apagarlo ----------------------------------------------------------------
+
+
+def activar_detector(umbral: float = 5.0, avisar: bool = True, vigilar: bool = False) -> DetectorFugas:
+    """Empieza a anotar dónde y cuándo se pide cada conexión manual del pool de ``Conexion``.
+
+    :param umbral: segundos a partir de los cuales una conexión retenida es sospechosa.
+    :param avisar: escribir un ``WARNING`` al pasar el umbral y una nota al volver.
+    :param vigilar: revisar el umbral también desde un hilo (si no, se revisa en
+        cada préstamo, devolución o informe).
+    """
+    global _activo
+    desactivar_detector()
+    _activo = DetectorFugas(umbral=umbral, avisar=avisar, vigilar=vigilar)
+    Conexion.vigilar_prestamos(_activo)
+    log.debug(f"Detector de fugas activado: umbral {umbral:g} s")
+    return _activo
+
+
+def desactivar_detector() -> None:
+    """Deja de vigilar (coste cero a partir de aquí)."""
+    global _activo
+    detector, _activo = _activo, None
+    if detector is not None:
+        Conexion.vigilar_prestamos(None)
+        detector.detener()
+        log.debug("Detector de fugas desactivado")
+
+
+def detector_activo() -> DetectorFugas | None:
+    """El detector activo, o ``None``."""
+    return _activo
+
+
+_activo: DetectorFugas | None = None

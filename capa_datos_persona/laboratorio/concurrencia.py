@@ -11,27 +11,26 @@
   ``DataFrame``.
 * :func:`pool_limitado` y :func:`cola_llena`: un pool con ``max_waiting``, para
   ver ``TooManyRequests`` (rechazo inmediato en lugar de esperar ``timeout``).
-* :func:`grafica_carga`, :func:`grafica_barrido`, :func:`grafica_ganancia`:
-  las gráficas para proyectar en clase.
+
+Sus gráficas están en :mod:`.graficas` (``grafica_carga``, ``grafica_barrido``,
+``grafica_ganancia``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.figure import Figure
 from psycopg_pool import ConnectionPool
 
-from .conexion import Conexion
-from .graficas import TAMANO_LETRA, grafica_ocupacion
+from ..conexion import Conexion
+from ..servidor import usar_servidor
+from .esperas import esperar_hasta
 from .ocupacion import RegistradorOcupacion
-from .servidor import usar_servidor
 
 CONSULTA_ESPERA = "SELECT pg_sleep(%s)"
 """Una consulta que solo **espera** (el servidor no gasta CPU): su argumento son segundos."""
@@ -318,104 +317,11 @@ def cola_llena(pool: ConnectionPool, en_cola: int | None = None, espera_maxima: 
     try:
         for hebra in hebras:
             hebra.start()
-        limite = time.monotonic() + espera_maxima
-        while pool.get_stats()["requests_waiting"] < en_cola:
-            if time.monotonic() > limite:
-                raise RuntimeError(f"Las {en_cola} peticiones no llegaron a la cola en {espera_maxima:g} s.")
-            time.sleep(0.001)
+        if not esperar_hasta(lambda: pool.get_stats()["requests_waiting"] >= en_cola, espera_maxima, pausa=0.001):
+            raise RuntimeError(f"Las {en_cola} peticiones no llegaron a la cola en {espera_maxima:g} s.")
         yield cola
     finally:
         for conexion in retenidas:
             pool.putconn(conexion)
         for hebra in hebras:
             hebra.join()
-
-
-# --- Gráficas ---------------------------------------------------------------------------------
-
-
-def grafica_carga(carga: Carga, titulo: str | None = None) -> Figure:
-    """Arriba, la ocupación del pool (en uso, esperando...); abajo, la espera de cada petición."""
-    if carga.registro is None:
-        raise ValueError("Esta carga se hizo sin registro: usa ejecutar_carga(registrar=True).")
-    titulo = titulo or f"{carga.hilos} hilos comparten un pool de {carga.max_size} conexiones"
-    fig, (arriba, abajo) = plt.subplots(2, 1, figsize=(12, 8), sharex=True, layout="constrained",
-                                        gridspec_kw={"height_ratios": [3, 2]})
-    grafica_ocupacion(carga.registro, titulo=titulo, ax=arriba, maximo=carga.max_size, leyenda=False)
-    arriba.set_xlabel("")
-    arriba.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=TAMANO_LETRA - 3, framealpha=0.9)
-
-    tabla = carga.tabla
-    bien, mal = tabla[tabla["error"].isna()], tabla[tabla["error"].notna()]
-    abajo.scatter(bien["t"], 1000 * bien["espera"], s=22, color="tab:purple", alpha=0.7,
-                  label="espera de cada petición")
-    if len(mal):
-        abajo.scatter(mal["t"], 1000 * mal["espera"], s=60, marker="X", color="black", label="petición fallida")
-    abajo.axhline(1000 * carga.espera_media, color="tab:purple", linestyle="--", linewidth=1.8,
-                  label="espera media")
-    abajo.set_title("Cuánto esperó cada petición para obtener su conexión", fontsize=TAMANO_LETRA + 1)
-    abajo.set_xlabel("instante en que se pidió la conexión (s)", fontsize=TAMANO_LETRA)
-    abajo.set_ylabel("espera (ms)", fontsize=TAMANO_LETRA)
-    abajo.set_ylim(bottom=0)
-    abajo.tick_params(labelsize=TAMANO_LETRA - 1)
-    abajo.grid(True, alpha=0.3)
-    abajo.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=TAMANO_LETRA - 3, framealpha=0.9)
-    return fig
-
-
-def grafica_barrido(tabla: pd.DataFrame, duracion_uso: float | None = None, hilos: int | None = None) -> Figure:
-    """Rendimiento y espera media frente a ``max_size`` (una línea por valor de ``carga``).
-
-    Con ``duracion_uso`` (s) y ``hilos`` dibuja además el rendimiento ideal
-    ``min(max_size, hilos) / duracion_uso``.
-    """
-    fig, (izq, der) = plt.subplots(1, 2, figsize=(13, 5), layout="constrained")
-    for etiqueta, datos in tabla.groupby("carga", sort=False):
-        izq.plot(datos["max_size"], datos["rendimiento"], marker="o", linewidth=2.4, label=f"medido: {etiqueta}")
-        der.plot(datos["max_size"], datos["espera_media_ms"], marker="o", linewidth=2.4, label=f"medida: {etiqueta}")
-    if duracion_uso and hilos:
-        tamanos = sorted(tabla["max_size"].unique())
-        izq.plot(tamanos, [min(t, hilos) / duracion_uso for t in tamanos], linestyle="--", color="0.4",
-                 label=f"ideal: min(max_size, {hilos} hilos) / {duracion_uso:g} s")
-    if hilos:
-        for ax in (izq, der):
-            ax.axvline(hilos, color="tab:orange", linestyle=":", linewidth=2, label=f"{hilos} hilos")
-    izq.set_title("Rendimiento", fontsize=TAMANO_LETRA + 1)
-    izq.set_ylabel("usos por segundo", fontsize=TAMANO_LETRA)
-    der.set_title("Espera media para obtener una conexión", fontsize=TAMANO_LETRA + 1)
-    der.set_ylabel("espera media (ms)", fontsize=TAMANO_LETRA)
-    for ax in (izq, der):
-        ax.set_xlabel("max_size (conexiones del pool)", fontsize=TAMANO_LETRA)
-        ax.set_xticks(sorted(tabla["max_size"].unique()))
-        ax.set_ylim(bottom=0)
-        ax.tick_params(labelsize=TAMANO_LETRA - 1)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=TAMANO_LETRA - 3, framealpha=0.9)
-    fig.suptitle("¿Cuántas conexiones necesita el pool?", fontsize=TAMANO_LETRA + 3)
-    return fig
-
-
-def grafica_ganancia(tablas: Sequence[pd.DataFrame], hilos: int | None = None, nucleos: int | None = None) -> Figure:
-    """La ganancia (rendimiento / el de ``max_size`` 1) de varias cargas, con los hilos y los núcleos marcados."""
-    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
-    tamanos: set[int] = set()
-    colores = ("tab:blue", "tab:brown", "tab:green", "tab:purple")
-    for i, tabla in enumerate(tablas):
-        ax.plot(tabla["max_size"], tabla["ganancia"], marker="o", linewidth=2.6, color=colores[i % len(colores)],
-                label=str(tabla["carga"].iloc[0]))
-        tamanos.update(int(t) for t in tabla["max_size"])
-    if hilos:
-        ax.axhline(hilos, color="tab:orange", linestyle=":", linewidth=2.2, label=f"{hilos} hilos (techo de la carga)")
-    if nucleos:
-        ax.axhline(nucleos, color="tab:red", linestyle="-.", linewidth=2, label=f"{nucleos} núcleos (os.cpu_count())")
-    ax.set_title("Ganancia al agrandar el pool: ¿la consulta espera o calcula?", fontsize=TAMANO_LETRA + 2)
-    ax.set_xlabel("max_size (conexiones del pool)", fontsize=TAMANO_LETRA)
-    ax.set_ylabel("rendimiento / rendimiento con 1 conexión (veces)", fontsize=TAMANO_LETRA)
-    ax.set_xticks(sorted(tamanos))
-    # Con muchos núcleos (o en un contenedor que ve los del anfitrión) la línea queda fuera: no aplastar el resto.
-    techo = max([hilos or 0, min(nucleos or 0, 2 * (hilos or 8))] + [float(t["ganancia"].max()) for t in tablas])
-    ax.set_ylim(0, techo + 1)
-    ax.tick_params(labelsize=TAMANO_LETRA - 1)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=TAMANO_LETRA - 3, framealpha=0.9)
-    return fig

@@ -1,20 +1,20 @@
 """Mirar el servidor desde fuera del pool, sin alterar lo que se observa.
 
-Estas funciones usan una conexión **propia** (no prestada por el pool), en modo
+Aquí solo se mira (lo que corta sesiones está en :mod:`.fallos`). Estas funciones usan una conexión **propia** (no prestada por el pool), en modo
 ``autocommit``, con ``application_name`` distinto al del pool: así no ocupan un
 hueco del pool ni aparecen contadas como sesiones suyas.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 
-from .conexion import Conexion
-from .servidor import usar_servidor
+from ..conexion import Conexion
+from ..servidor import usar_servidor
+from .esperas import esperar_hasta
 
 APLICACION_OBSERVADOR = "capa_datos_persona:observador"
 
@@ -69,21 +69,8 @@ def cerrar_y_comprobar(espera: float = 3.0) -> None:
     """
     sin_devolver = Conexion.prestadas_manualmente()
     Conexion.cerrar_conexiones()
-    limite = time.monotonic() + espera
     with conexion_directa() as propia:
+        esperar_hasta(lambda: contar_sesiones_del_pool(propia) == 0, espera, pausa=0.05)
         sesiones = contar_sesiones_del_pool(propia)
-        while sesiones and time.monotonic() < limite:
-            time.sleep(0.05)
-            sesiones = contar_sesiones_del_pool(propia)
     print(f"Conexiones obtenidas a mano sin devolver: {sin_devolver}")
     print(f"Sesiones de este kernel abiertas en el servidor: {sesiones}")
-
-
-def terminar_sesion(pid: int) -> bool:
-    """Corta desde el servidor la sesión ``pid`` (``pg_terminate_backend``), como haría un administrador.
-
-    La conexión de Python que la usaba no se entera hasta su siguiente consulta.
-    Devuelve ``True`` si la sesión existía.
-    """
-    with conexion_directa() as propia:
-        return bool(propia.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0])

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from .conexion import Conexion
-from .diagnostico import conexion_directa, sesiones_del_pool, terminar_sesion
-from .errores import ErrorServidorEmbebido
-from .logger_base import log
-from .servidor import destino, reiniciar_embebido
+from ..conexion import Conexion
+from ..errores import ErrorServidorEmbebido
+from ..logger_base import log
+from ..servidor import elegir_servidor, reiniciar_embebido
+from .diagnostico import conexion_directa, sesiones_del_pool
+from .esperas import esperar_hasta
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,6 +48,16 @@ ESPERA_MAXIMA = 5.0
 # --- Provocar fallos -----------------------------------------------------------------
 
 
+def terminar_sesion(pid: int) -> bool:
+    """Corta desde el servidor la sesión ``pid`` (``pg_terminate_backend``), como haría un administrador.
+
+    La conexión de Python que la usaba no se entera hasta su siguiente consulta.
+    Devuelve ``True`` si la sesión existía.
+    """
+    with conexion_directa() as propia:
+        return bool(propia.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0])
+
+
 def esperar_fin_de_sesiones(pids: Collection[int], espera: float = ESPERA_MAXIMA) -> bool:
     """Espera a que esas sesiones desaparezcan de ``pg_stat_activity``.
 
@@ -56,15 +67,9 @@ def esperar_fin_de_sesiones(pids: Collection[int], espera: float = ESPERA_MAXIMA
     lista = list(pids)
     if not lista:
         return True
-    limite = time.monotonic() + espera
+    consulta = "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = ANY(%s)"
     with conexion_directa() as propia:
-        while True:
-            vivas = propia.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (lista,)).fetchone()[0]
-            if not vivas:
-                return True
-            if time.monotonic() >= limite:
-                return False
-            time.sleep(0.01)
+        return esperar_hasta(lambda: propia.execute(consulta, (lista,)).fetchone()[0], espera)
 
 
 def cortar_sesion_prestada(conexion: psycopg.Connection) -> bool:
@@ -106,14 +111,12 @@ def esperar_pool_completo(tamano: int | None = None, espera: float = ESPERA_MAXI
     """
     objetivo = Conexion.MIN_CON if tamano is None else tamano
     pool = Conexion.obtener_pool()
-    limite = time.monotonic() + espera
-    while True:
+
+    def completo() -> bool:
         stats = pool.get_stats()
-        if stats["pool_size"] == stats["pool_available"] == objetivo:
-            return True
-        if time.monotonic() >= limite:
-            return False
-        time.sleep(0.01)
+        return stats["pool_size"] == stats["pool_available"] == objetivo
+
+    return esperar_hasta(completo, espera)
 
 
 def _mensaje(exc: BaseException) -> str:
@@ -291,10 +294,10 @@ def reiniciar_con_pool_abierto(
     El pool queda abierto al terminar y ``Conexion.VERIFICAR`` con el valor pedido.
     """
     if reiniciar is None:
-        if not destino().embebido:
+        if not elegir_servidor().embebido:
             raise ErrorServidorEmbebido(
                 "Solo se reinicia el PostgreSQL embebido del curso, y estás usando tu propio servidor "
-                f"({destino().tipo}): no se toca. Para simular el reinicio con él, pasa "
+                f"({elegir_servidor().tipo}): no se toca. Para simular el reinicio con él, pasa "
                 "reiniciar=fallos.cortar_sesiones_del_pool (corta solo las sesiones de este pool)."
             )
         reiniciar = reiniciar_embebido

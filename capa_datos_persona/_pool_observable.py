@@ -1,0 +1,119 @@
+"""``PoolObservable``: el ``ConnectionPool`` del curso, que avisa de cada préstamo.
+
+Es un ``psycopg_pool.ConnectionPool`` normal con dos añadidos, ninguno visible
+para quien solo usa :class:`~capa_datos_persona.conexion.Conexion`:
+
+* **Observadores.** Funciones que reciben cada suceso del pool
+  (``"obtenida"``, ``"devuelta"``, ``"timeout"``, ``"cerrado"``) con la
+  conexión. El laboratorio (registrador de ocupación, tablero) se apoya en
+  ellos; sin observadores el coste es comprobar una lista vacía.
+* **Una espera interrumpida no se lleva un hueco del pool.** En psycopg_pool
+  3.3.3, si quien espera una conexión recibe un ``KeyboardInterrupt`` (el botón
+  *Interrupt* de Jupyter), su petición se queda en la cola de espera del pool
+  (``_getconn_unchecked`` solo limpia ante ``Exception``): la siguiente
+  conexión devuelta se le entrega a esa petición muerta y el pool queda con un
+  hueco menos para siempre. Aquí se anota qué petición puso en la cola cada
+  hilo y, si la espera se interrumpe, se retira de la cola (o se devuelve la
+  conexión que ya le habían entregado).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+Observador = Callable[[str, "psycopg.Connection | None"], None]
+"""Función que recibe cada suceso del pool: ``(evento, conexion)``."""
+
+
+class _ColaDeEspera(deque):  # type: ignore[type-arg]
+    """La cola ``_waiting`` del pool, que recuerda la última petición que puso cada hilo."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ultima = threading.local()
+
+    def append(self, peticion: Any) -> None:
+        self.ultima.peticion = peticion
+        super().append(peticion)
+
+
+def _paso_por(exc: BaseException, funcion: str) -> bool:
+    """``True`` si la excepción se lanzó dentro de ``funcion`` (según su traza)."""
+    traza = exc.__traceback__
+    while traza is not None:
+        if traza.tb_frame.f_code.co_name == funcion:
+            return True
+        traza = traza.tb_next
+    return False
+
+
+class PoolObservable(ConnectionPool):
+    """Un ``ConnectionPool`` que avisa de cada préstamo y que no pierde huecos por una interrupción."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.observadores: list[Observador] = []
+        super().__init__(*args, **kwargs)
+        with self._lock:
+            self._waiting = _ColaDeEspera()
+
+    def _avisar(self, evento: str, conexion: psycopg.Connection | None = None) -> None:
+        for observador in list(self.observadores):
+            observador(evento, conexion)
+
+    def getconn(self, timeout: float | None = None) -> psycopg.Connection:
+        cola: _ColaDeEspera = self._waiting  # type: ignore[assignment]
+        cola.ultima.peticion = None
+        try:
+            conexion = super().getconn(timeout)
+        except PoolTimeout:
+            if self.observadores:
+                self._avisar("timeout")
+            raise
+        except BaseException as exc:
+            # Solo si la interrupción llegó dentro de la espera: en los demás puntos
+            # (la comprobación de la conexión, por ejemplo) psycopg_pool ya la devuelve.
+            if _paso_por(exc, "_getconn_unchecked"):
+                self._retirar_peticion(cola.ultima.peticion)
+            raise
+        if self.observadores:
+            try:
+                self._avisar("obtenida", conexion)
+            except BaseException:
+                super().putconn(conexion)  # un observador que falla no se lleva la conexión
+                raise
+        return conexion
+
+    def _retirar_peticion(self, peticion: Any) -> None:
+        """Saca de la cola una petición cuya espera se interrumpió (``KeyboardInterrupt``...)."""
+        if peticion is None:
+            return
+        with peticion._cond:
+            entregada = peticion.conn
+            if entregada is None and peticion.error is None:
+                # Marcada como fallida: el pool ya no le entregará ninguna conexión.
+                peticion.error = PoolTimeout("espera interrumpida")
+        with self._lock:
+            try:
+                self._waiting.remove(peticion)
+            except ValueError:
+                pass
+        if entregada is not None:  # llegó a recibir una conexión: vuelve al pool
+            entregada._pool = self
+            super().putconn(entregada)
+
+    def putconn(self, conn: psycopg.Connection) -> None:
+        super().putconn(conn)
+        if self.observadores:
+            self._avisar("devuelta", conn)
+
+    def close(self, timeout: float = 5.0) -> None:
+        cerrado_antes = self.closed
+        super().close(timeout)
+        if self.observadores and not cerrado_antes:
+            self._avisar("cerrado")
