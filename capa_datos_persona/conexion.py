@@ -30,7 +30,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ._pool_observable import PoolObservable
 from ._prestamos import Prestamos, Vigilante
-from ._prueba_servidor import probar_servidor
+from ._prueba_servidor import ajustes_de_conexion, probar_servidor
 from .errores import ErrorDevolucion, ErrorTipoDevolucion
 from .logger_base import log
 from .servidor import Destino, usar_servidor
@@ -148,10 +148,7 @@ class Conexion:
     @classmethod
     def _crear_pool(cls) -> PoolObservable:
         servidor = usar_servidor()
-        ajustes = {
-            "application_name": cls.nombre_aplicacion(),
-            "connect_timeout": max(2, int(round(cls.TIMEOUT))),  # libpq no acepta menos de 2 s
-        }
+        ajustes = ajustes_de_conexion(servidor, cls.nombre_aplicacion(), cls.TIMEOUT)
         probar_servidor(servidor, ajustes)
         pool = PoolObservable(
             servidor.conninfo,
