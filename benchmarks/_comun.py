@@ -57,7 +57,7 @@ def borrar_embebido(carpeta: Path) -> None:
     """Detiene el servidor embebido de ``carpeta`` (si sigue en marcha) y borra la carpeta."""
     if carpeta.exists():
         subprocess.run(
-            [sys.executable, "-m", "capa_datos_persona", "borrar-datos"],
+            [sys.executable, "-m", "capa_datos_persona", "detener"],
             env=entorno_embebido(carpeta),
             cwd=RAIZ,
             stdout=subprocess.DEVNULL,
@@ -115,3 +115,14 @@ def ejecutar_hijo(argumentos: list[str], entorno: dict[str, str], limite_s: floa
                 + ultimas_lineas(proceso.stderr or proceso.stdout or "")
             )
         return leer_resultado(ruta)
+
+
+def intentar_hijo(
+    argumentos: list[str], entorno: dict[str, str], limite_s: float, notas: list[str], aviso: str
+) -> dict[str, Any] | None:
+    """Como :func:`ejecutar_hijo`, pero si falla anota «aviso (error).» en ``notas`` y devuelve ``None``."""
+    try:
+        return ejecutar_hijo(argumentos, entorno, limite_s)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        notas.append(f"{aviso} ({exc}).")
+        return None

@@ -6,7 +6,8 @@
   ajustes del pool.
 * ``reiniciar-bd``: vuelve a crear la tabla ``persona`` con las filas de ejemplo.
 * ``detener``: detiene el PostgreSQL embebido (los datos se conservan).
-* ``borrar-datos``: detiene el embebido y borra su carpeta de datos.
+* ``borrar-datos``: detiene el embebido y borra su carpeta de datos (solo si la
+  creó el curso; pregunta antes, salvo con ``--si``).
 * ``demo``: hace los tres experimentos (with, manual, agotamiento) sin Jupyter,
   imprime un resumen y guarda la gráfica comparativa en un PNG.
 """
@@ -67,9 +68,24 @@ def _detener() -> int:
     return 0
 
 
-def _borrar() -> int:
+def _borrar(sin_preguntar: bool = False) -> int:
+    base = servidor.directorio_base()
+    if not base.exists():
+        print(f"No hay datos del PostgreSQL embebido que borrar ({base}).")
+        return 0
+    if not sin_preguntar:
+        if not sys.stdin.isatty():
+            print("borrar-datos borra los datos guardados: para hacerlo sin preguntar (en un script), "
+                  "añade --si.", file=sys.stderr)
+            return 2
+        megas = servidor.tamano_datos() / 1e6
+        respuesta = input(f"Se borrará la carpeta {base} ({megas:.1f} MB: el servidor y todas las filas "
+                          "guardadas). ¿Seguro? [s/N] ")
+        if respuesta.strip().lower() not in {"s", "si", "sí"}:
+            print("No se borró nada.")
+            return 1
     servidor.borrar_datos()
-    print(f"Datos del PostgreSQL embebido borrados ({servidor.directorio_base()}).")
+    print(f"Datos del PostgreSQL embebido borrados ({base}).")
     return 0
 
 
@@ -123,6 +139,8 @@ def crear_analizador() -> argparse.ArgumentParser:
         orden = en_espanol(
             sub.add_parser(nombre, help=ayuda, description=ayuda, formatter_class=FormatoAyuda, add_help=False)
         )
+        if nombre == "borrar-datos":
+            orden.add_argument("--si", action="store_true", help="no preguntar (para scripts)")
         if nombre == "demo":
             orden.add_argument(
                 "--salida",
@@ -141,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argumentos.orden == "demo":
             return _demo(argumentos.salida)
+        if argumentos.orden == "borrar-datos":
+            return _borrar(argumentos.si)
         return ORDENES[argumentos.orden][0]()
     except ErrorCapaDatos as exc:
         print(f"Error: {exc}", file=sys.stderr)

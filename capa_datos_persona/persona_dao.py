@@ -4,17 +4,50 @@ Todas las consultas llevan parámetros (``%s``), nunca texto pegado: un nombre
 como ``O'Brien`` o ``Robert'); DROP TABLE persona;--`` se guarda tal cual y no
 se ejecuta nada raro. Si una escritura falla, el bloque ``with`` hace
 ``rollback`` y la tabla queda como estaba.
+
+Si la tabla ``persona`` todavía no existe (un servidor propio recién creado,
+por ejemplo), la primera operación la crea con sus filas de ejemplo
+(:func:`~capa_datos_persona.esquema.crear_tabla`, que se puede ejecutar a la vez
+desde varios procesos) y se repite. Se reconoce por el código SQLSTATE del
+error (``42P01``), no por su texto, que llega en el idioma del servidor.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
+
+import psycopg
+from psycopg import errors
 
 from .conexion import Conexion
 from .errores import ErrorDatosPersona
-from .esquema import LIMITES
+from .esquema import LIMITES, crear_tabla
 from .logger_base import log
 from .persona import Persona
+
+
+T = TypeVar("T")
+
+
+def _con_tabla(operacion: Callable[[], T]) -> T:
+    """Ejecuta ``operacion``; si la tabla no existe, la crea y la repite una vez."""
+    try:
+        return operacion()
+    except errors.UndefinedTable:
+        crear_tabla()
+        return operacion()
+
+
+def _escribir(operacion: Callable[[], T]) -> T:
+    """Como :func:`_con_tabla`, y un texto que el servidor no puede guardar se explica en español."""
+    try:
+        return _con_tabla(operacion)
+    except (errors.UntranslatableCharacter, errors.CharacterNotInRepertoire, UnicodeEncodeError) as exc:
+        raise ErrorDatosPersona(
+            "El servidor no puede guardar algún carácter del texto en su codificación "
+            f"({type(exc).__name__}). No se guardó nada."
+        ) from None
 
 
 class PersonaDAO:
@@ -30,18 +63,23 @@ class PersonaDAO:
     @classmethod
     def seleccionar(cls) -> list[Persona]:
         """Todas las personas, ordenadas por ``id_persona``."""
-        with Conexion.obtener_conexion() as conexion:
-            filas = conexion.execute(cls._SELECCIONAR).fetchall()
-        return [Persona(*fila) for fila in filas]
+        def leer() -> list[tuple]:
+            with Conexion.obtener_conexion() as conexion:
+                return conexion.execute(cls._SELECCIONAR).fetchall()
+
+        return [Persona(*fila) for fila in _con_tabla(leer)]
 
     @classmethod
     def insertar(cls, persona: Persona) -> int:
         """Inserta la persona, le asigna su ``id_persona`` nuevo y devuelve las filas insertadas (1)."""
         valores = cls._validar(persona, con_id=False)
-        with Conexion.obtener_conexion() as conexion:
-            cursor = conexion.execute(cls._INSERTAR, valores)
-            persona.id_persona = cursor.fetchone()[0]
-            insertadas = cursor.rowcount
+
+        def insertar() -> tuple[int, int]:
+            with Conexion.obtener_conexion() as conexion:
+                cursor = conexion.execute(cls._INSERTAR, valores)
+                return cursor.fetchone()[0], cursor.rowcount
+
+        persona.id_persona, insertadas = _escribir(insertar)
         log.debug(f"Persona insertada: {persona}")
         return insertadas
 
@@ -49,8 +87,12 @@ class PersonaDAO:
     def actualizar(cls, persona: Persona) -> int:
         """Actualiza la persona por su ``id_persona``. Devuelve 0 si ese id no existe."""
         valores = cls._validar(persona, con_id=True)
-        with Conexion.obtener_conexion() as conexion:
-            actualizadas = conexion.execute(cls._ACTUALIZAR, (*valores, persona.id_persona)).rowcount
+
+        def actualizar() -> int:
+            with Conexion.obtener_conexion() as conexion:
+                return conexion.execute(cls._ACTUALIZAR, (*valores, persona.id_persona)).rowcount
+
+        actualizadas = _escribir(actualizar)
         cls._informar("actualizada", persona, actualizadas)
         return actualizadas
 
@@ -58,8 +100,12 @@ class PersonaDAO:
     def eliminar(cls, persona: Persona) -> int:
         """Elimina la persona por su ``id_persona``. Devuelve 0 si ese id no existe."""
         cls._validar_id(persona)
-        with Conexion.obtener_conexion() as conexion:
-            eliminadas = conexion.execute(cls._ELIMINAR, (persona.id_persona,)).rowcount
+
+        def eliminar() -> int:
+            with Conexion.obtener_conexion() as conexion:
+                return conexion.execute(cls._ELIMINAR, (persona.id_persona,)).rowcount
+
+        eliminadas = _con_tabla(eliminar)
         cls._informar("eliminada", persona, eliminadas)
         return eliminadas
 
@@ -103,6 +149,13 @@ class PersonaDAO:
                 )
             if "\x00" in valor:
                 raise ErrorDatosPersona(f"El campo '{campo}' contiene el carácter nulo (\\x00), que PostgreSQL no admite.")
+            try:
+                valor.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ErrorDatosPersona(
+                    f"El campo '{campo}' contiene un carácter que no es texto válido (un «sustituto» "
+                    "suelto, de un texto mal decodificado). No se guardó nada."
+                ) from None
             valores.append(valor)
         return tuple(valores)  # type: ignore[return-value]
 

@@ -37,6 +37,7 @@ from ._embebido import (
     iniciar_embebido,
     ocultar_rutas,
     reiniciar_embebido,
+    tamano_datos,
     version_postgres_embebido,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "enmascarar",
     "ocultar_rutas",
     "reiniciar_embebido",
+    "tamano_datos",
     "usar_servidor",
     "version_postgres_embebido",
 ]
