@@ -93,7 +93,7 @@ class PersonaDAO:
                 return conexion.execute(cls._ACTUALIZAR, (*valores, persona.id_persona)).rowcount
 
         actualizadas = _escribir(actualizar)
-        cls._informar("actualizada", persona, actualizadas)
+        cls._informar("actualizada", "se actualizó", persona, actualizadas)
         return actualizadas
 
     @classmethod
@@ -106,17 +106,17 @@ class PersonaDAO:
                 return conexion.execute(cls._ELIMINAR, (persona.id_persona,)).rowcount
 
         eliminadas = _con_tabla(eliminar)
-        cls._informar("eliminada", persona, eliminadas)
+        cls._informar("eliminada", "se eliminó", persona, eliminadas)
         return eliminadas
 
     # --- Validación: mejor un mensaje claro antes que un error del servidor -------------
 
     @staticmethod
-    def _informar(accion: str, persona: Persona, filas: int) -> None:
+    def _informar(accion: str, verbo: str, persona: Persona, filas: int) -> None:
         if filas:
             log.debug(f"Persona {accion}: {persona}")
         else:
-            log.warning(f"No existe ninguna persona con id_persona={persona.id_persona}: nada {accion}")
+            log.warning(f"No existe ninguna persona con id_persona={persona.id_persona}: no {verbo} nada")
 
     @staticmethod
     def _validar_id(persona: Persona) -> None:
