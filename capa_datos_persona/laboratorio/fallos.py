@@ -1,26 +1,36 @@
 """Fallos del servidor: provocarlos a propósito y ver cómo los vive el pool.
 
-Un pool guarda conexiones abiertas mucho tiempo. Mientras tanto el servidor
-puede cortar una sesión (un administrador con ``pg_terminate_backend``, un
-reinicio, un corte de red) y Python no se entera hasta la siguiente consulta.
-Este módulo provoca esos fallos y anota lo que ve el código que usa el pool:
+Un pool guarda conexiones abiertas mucho tiempo. Mientras tanto la sesión de
+una de ellas puede terminar: un administrador con ``pg_terminate_backend``, un
+reinicio del servidor, un plazo del servidor (``idle_session_timeout``) o un
+corte de red. Python no se entera hasta que vuelve a usar la conexión, y
+entonces recibe un ``psycopg.OperationalError`` (la subclase depende de la
+causa: ``AdminShutdown``, ``IdleSessionTimeout``... o ninguna, sin SQLSTATE, si
+se cortó la red). Este módulo provoca esos fallos y anota lo que ve el código
+que usa el pool:
 
 * :func:`cortar_sesion_prestada`: corta en el servidor la sesión de una
   conexión que tienes prestada.
 * :func:`cortar_sesiones_del_pool`: corta todas las sesiones del pool de este
   proceso. Para el pool es lo mismo que un reinicio del servidor, y sirve con
   cualquier servidor porque no toca las sesiones de nadie más.
+* :class:`IntermediarioRed`: un intermediario TCP en ``127.0.0.1`` entre
+  psycopg y el servidor, que se puede **cortar** (la red se cae) o
+  **enmudecer** (la red tira los paquetes sin avisar), sin tocar la red del equipo.
 * :func:`experimento_sesion_cortada`: corta la sesión de una conexión prestada,
   intenta usarla, la devuelve y comprueba que el pool la repone.
+* :func:`consulta_en_red_muda`: una consulta que se queda esperando cuando la
+  red deja de pasar datos sin avisar.
 * :func:`reiniciar_con_pool_abierto`: reinicia el servidor con el pool abierto y
   cuenta cuántos usos posteriores fallan, con ``Conexion.VERIFICAR`` o sin él.
 
 Solo se reinicia el servidor **embebido** del curso: un servidor propio
 (``DATABASE_URL`` o variables ``PG*``) nunca se reinicia desde aquí.
 """
-
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection
@@ -32,7 +42,7 @@ import psycopg
 from ..conexion import Conexion
 from ..errores import ErrorServidorEmbebido
 from ..logger_base import log
-from ..servidor import elegir_servidor, reiniciar_embebido
+from ..servidor import elegir_servidor, reiniciar_embebido, usar_servidor
 from .diagnostico import conexion_directa, sesiones_del_pool
 from .esperas import esperar_hasta
 
@@ -106,8 +116,10 @@ def cortar_sesiones_del_pool() -> int:
 def esperar_pool_completo(tamano: int | None = None, espera: float = ESPERA_MAXIMA) -> bool:
     """Espera a que el pool tenga ``tamano`` conexiones abiertas y todas libres.
 
-    Por defecto ``tamano`` es ``Conexion.MIN_CON``: el pool repone en segundo
-    plano las conexiones que descarta. Devuelve ``True`` si lo consiguió a tiempo.
+    El pool repone en segundo plano, **una por una**, las conexiones que
+    descarta: conserva su tamaño, sea cual sea ``MIN_CON``. Por defecto
+    ``tamano`` es ``Conexion.MIN_CON`` (el tamaño de un pool recién creado que
+    no ha crecido). Devuelve ``True`` si lo consiguió a tiempo.
     """
     objetivo = Conexion.MIN_CON if tamano is None else tamano
     pool = Conexion.obtener_pool()
@@ -140,7 +152,7 @@ class ResultadoCorte:
     descartadas: int
     """Cuánto subió ``returns_bad`` en ``get_stats()``: conexiones rotas que el pool tiró al recibirlas."""
     pool_repuesto: bool
-    """``True`` si el pool volvió a ``MIN_CON`` conexiones libres."""
+    """``True`` si el pool volvió a tener tantas conexiones abiertas, y libres, como antes del corte."""
     sesion_nueva: bool
     """``True`` si la siguiente conexión prestada usa otra sesión del servidor (otro PID)."""
 
@@ -161,7 +173,9 @@ def experimento_sesion_cortada(registro: RegistradorOcupacion | None = None, pau
             registro.evento(nombre)
 
     pool = Conexion.obtener_pool()
-    malas_antes = pool.get_stats().get("returns_bad", 0)
+    estadisticas = pool.get_stats()
+    malas_antes = estadisticas.get("returns_bad", 0)
+    tamano_antes = max(estadisticas["pool_size"], Conexion.MIN_CON)
     error: psycopg.Error | None = None
     time.sleep(pausa)
     conexion = Conexion.obtener_conexion_manual()
@@ -179,7 +193,7 @@ def experimento_sesion_cortada(registro: RegistradorOcupacion | None = None, pau
         time.sleep(pausa)
     finally:
         Conexion.liberar_conexion(conexion)
-    repuesto = esperar_pool_completo()
+    repuesto = esperar_pool_completo(tamano_antes)
     time.sleep(pausa)
     with Conexion.obtener_conexion() as nueva:
         pid_nuevo = nueva.info.backend_pid
@@ -193,6 +207,202 @@ def experimento_sesion_cortada(registro: RegistradorOcupacion | None = None, pau
         descartadas=pool.get_stats().get("returns_bad", 0) - malas_antes,
         pool_repuesto=repuesto,
         sesion_nueva=pid_nuevo != pid_antes,
+    )
+
+
+# --- Cortes de red: un intermediario TCP que se puede cortar -----------------------------
+
+
+def _destino_del_servidor() -> tuple[int, object]:
+    """Familia y dirección del socket donde escucha el servidor (Unix o TCP), según libpq."""
+    with conexion_directa() as propia:
+        host, puerto, direccion = propia.info.host, propia.info.port, propia.info.hostaddr
+    if host.startswith("/"):  # libpq da la carpeta del socket Unix
+        return socket.AF_UNIX, f"{host}/.s.PGSQL.{puerto}"
+    return socket.AF_INET6 if ":" in (direccion or "") else socket.AF_INET, (direccion or host, int(puerto))
+
+
+class IntermediarioRed:
+    """Un intermediario TCP en ``127.0.0.1`` entre psycopg y el servidor: una «red» que podemos romper.
+
+    Cada conexión de :meth:`conectar` pasa por él: el intermediario copia los
+    bytes en los dos sentidos. Así se puede simular lo que hace una red de
+    verdad sin tocar la del equipo ni el servidor:
+
+    * :meth:`cortar`: cierra los dos extremos de cada conexión, como un cable
+      desenchufado o un equipo de red que se reinicia. La siguiente consulta
+      recibe un ``psycopg.OperationalError`` **sin SQLSTATE** («server closed the
+      connection unexpectedly»): el servidor no llegó a decir nada.
+    * :meth:`enmudecer`: deja de pasar datos **sin cerrar nada**, como un
+      cortafuegos que tira los paquetes en silencio. Una consulta se queda
+      esperando una respuesta que no llegará.
+
+    Úsalo con ``with`` (al salir se corta todo y se deja de escuchar) o llama a
+    :meth:`cerrar`. Solo escucha en ``127.0.0.1``, en un puerto libre que elige
+    el sistema.
+    """
+
+    def __init__(self) -> None:
+        self._familia, self._direccion = _destino_del_servidor()
+        self._escucha = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._escucha.bind(("127.0.0.1", 0))
+        self._escucha.listen()
+        self._escucha.settimeout(0.05)  # para que el hilo que acepta note a tiempo la orden de parar
+        self.puerto: int = self._escucha.getsockname()[1]
+        """Puerto de ``127.0.0.1`` donde escucha el intermediario."""
+        self._mudo = threading.Event()
+        self._parar = threading.Event()
+        self._cerrojo = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._hilos: list[threading.Thread] = []
+        self._aceptador = threading.Thread(target=self._aceptar, name="intermediario-red", daemon=True)
+        self._aceptador.start()
+
+    def conectar(self) -> psycopg.Connection:
+        """Una conexión **directa** (sin pool, en ``autocommit``) que pasa por el intermediario.
+
+        Usa los mismos datos que el pool del curso (usuario, base de datos,
+        contraseña) y el ``application_name`` del pool, para que
+        ``cerrar_y_comprobar()`` la vea si alguien se la deja abierta.
+        Ciérrala con ``close()``.
+        """
+        destino = usar_servidor()
+        ajustes: dict[str, object] = {"hostaddr": "127.0.0.1", "port": str(self.puerto)}
+        if self._familia == socket.AF_UNIX:
+            ajustes["host"] = "127.0.0.1"  # el servidor escucha en un socket Unix; nosotros, en TCP
+        return psycopg.connect(
+            destino.conninfo,
+            autocommit=True,
+            application_name=Conexion.nombre_aplicacion(),
+            connect_timeout=5,
+            **ajustes,
+        )
+
+    def cortar(self) -> None:
+        """Corta la red: cierra las dos puntas de cada conexión que pasa por aquí."""
+        with self._cerrojo:
+            abiertos, self._sockets = self._sockets, []
+        for extremo in abiertos:
+            try:
+                extremo.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            extremo.close()
+        log.debug(f"Red cortada: {len(abiertos) // 2} conexiones interrumpidas")
+
+    def enmudecer(self) -> None:
+        """A partir de ahora los datos se tiran sin avisar a nadie (nada se cierra)."""
+        self._mudo.set()
+
+    def cerrar(self) -> None:
+        """Corta todo, deja de escuchar y espera a que terminen sus hilos."""
+        self._parar.set()
+        self.cortar()
+        self._aceptador.join()
+        self._escucha.close()
+        for hilo in self._hilos:
+            hilo.join(timeout=2)
+
+    def __enter__(self) -> IntermediarioRed:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.cerrar()
+
+    def _aceptar(self) -> None:
+        while not self._parar.is_set():
+            try:
+                cliente, _ = self._escucha.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            cliente.settimeout(None)
+            try:
+                servidor = socket.socket(self._familia, socket.SOCK_STREAM)
+                servidor.connect(self._direccion)
+            except OSError:
+                cliente.close()
+                continue
+            with self._cerrojo:
+                self._sockets += [cliente, servidor]
+            for origen, destino in ((cliente, servidor), (servidor, cliente)):
+                hilo = threading.Thread(target=self._copiar, args=(origen, destino), daemon=True)
+                hilo.start()
+                self._hilos.append(hilo)
+
+    def _copiar(self, origen: socket.socket, destino: socket.socket) -> None:
+        try:
+            while datos := origen.recv(65536):
+                if not self._mudo.is_set():  # enmudecida, la red se «traga» los datos
+                    destino.sendall(datos)
+        except OSError:
+            pass
+        try:  # una punta se cerró: que la otra se entere, como en una red de verdad
+            destino.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+@dataclass(frozen=True)
+class ResultadoRed:
+    """Lo que vio una consulta cuando la red falló."""
+
+    excepcion: str | None
+    """Clase de la excepción (``None`` si la consulta funcionó)."""
+    sqlstate: str | None
+    """Su SQLSTATE: ``None`` si el servidor no llegó a mandar ningún código de error."""
+    mensaje: str
+    """Primera línea del mensaje."""
+    es_operational_error: bool
+    """``True`` si la excepción es un ``psycopg.OperationalError`` (o una subclase)."""
+    esperando_al_cortar: bool
+    """``True`` si la consulta **seguía esperando** cuando se cortó la red."""
+    segundos: float
+    """Lo que tardó la consulta en terminar (con error o sin él)."""
+
+
+def consulta_en_red_muda(espera: float = 1.0) -> ResultadoRed:
+    """Lanza una consulta cuando la red ya no pasa datos, espera ``espera`` segundos y corta la red.
+
+    Abre una conexión por un :class:`IntermediarioRed`, lo enmudece y ejecuta
+    ``SELECT 1`` en un hilo aparte. Sin nadie que avise, la consulta espera la
+    respuesta indefinidamente: pasados ``espera`` segundos se anota si seguía
+    esperando y se corta la red para liberarla. No deja nada abierto.
+    """
+    fin: list[float] = []
+    errores: list[BaseException] = []
+    with IntermediarioRed() as red:
+        conexion = red.conectar()
+        try:
+            conexion.execute("SELECT 1")  # la red funciona
+            red.enmudecer()
+
+            def consultar() -> None:
+                try:
+                    conexion.execute("SELECT 1")
+                except BaseException as exc:  # noqa: BLE001 - se anota para el resultado
+                    errores.append(exc)
+                finally:
+                    fin.append(time.perf_counter())
+
+            inicio = time.perf_counter()
+            hilo = threading.Thread(target=consultar, name="consulta-red-muda", daemon=True)
+            hilo.start()
+            hilo.join(espera)
+            esperando = hilo.is_alive()
+            red.cortar()
+            hilo.join(ESPERA_MAXIMA)
+        finally:
+            conexion.close()
+    error = errores[0] if errores else None
+    return ResultadoRed(
+        excepcion=None if error is None else type(error).__name__,
+        sqlstate=getattr(error, "sqlstate", None),
+        mensaje="" if error is None else str(error).splitlines()[0],
+        es_operational_error=isinstance(error, psycopg.OperationalError),
+        esperando_al_cortar=esperando,
+        segundos=(fin[0] if fin else time.perf_counter()) - inicio,
     )
 
 
