@@ -1,9 +1,10 @@
 # Dos órdenes para todo: `make lab` abre el curso, `make test` pasa las pruebas.
-# Cada una crea .venv/ con requirements.txt si hace falta (ver tareas.py).
+# Cada una crea .venv/ con requirements.txt si hace falta (ver tareas.py, que también
+# comprueba la versión de Python y cierra JupyterLab en orden con Ctrl-C).
 PYTHON ?= python3
 ARGS ?=
 
-.PHONY: lab test preparar estado detener
+.PHONY: lab test preparar cuadernos estado detener
 
 lab:
 	$(PYTHON) tareas.py lab $(ARGS)
@@ -14,8 +15,11 @@ test:
 preparar:
 	$(PYTHON) tareas.py preparar
 
-estado: preparar
-	.venv/bin/python -m capa_datos_persona estado
+cuadernos:
+	$(PYTHON) tareas.py cuadernos $(ARGS)
 
-detener: preparar
-	.venv/bin/python -m capa_datos_persona detener
+estado:
+	$(PYTHON) tareas.py estado $(ARGS)
+
+detener:
+	$(PYTHON) tareas.py detener $(ARGS)

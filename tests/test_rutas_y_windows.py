@@ -91,7 +91,7 @@ def test_el_socket_vive_en_una_carpeta_corta_y_privada() -> None:
 @solo_embebido
 @solo_windows
 def test_en_windows_hace_falta_la_contrasena() -> None:
-    conninfo = servidor.uri_actual()
+    conninfo = servidor.usar_servidor().conninfo
     datos = conninfo_to_dict(conninfo)
     assert datos["host"] == "127.0.0.1" and datos.get("password")
     for clave in ("", "otra"):

@@ -56,7 +56,7 @@ def test_embebido_responde_y_no_muestra_rutas(solo_embebido: None) -> None:
     assert str(servidor.directorio_base()) not in descripcion
     assert str(servidor.carpeta_socket()) not in descripcion
     if servidor.modo_windows():  # TCP en 127.0.0.1 con contraseña, que no se muestra
-        assert "127.0.0.1" in descripcion and "password=****" in descripcion
+        assert "127.0.0.1" in descripcion and ":****@" in descripcion
     else:
         assert f"host={servidor.MARCADOR_SOCKET}" in descripcion
     assert servidor.embebido_en_marcha()
@@ -144,7 +144,9 @@ def test_reiniciar_embebido_conserva_los_datos(solo_embebido: None, tabla: None)
     antes = [str(p) for p in PersonaDAO.seleccionar()]
     Conexion.cerrar_conexiones()
     uri = servidor.usar_servidor().conninfo
-    assert servidor.reiniciar_embebido() == uri
+    nueva = servidor.reiniciar_embebido()
+    if not servidor.modo_windows():  # en Windows el puerto cambia en cada arranque
+        assert nueva == uri
     assert servidor.embebido_en_marcha()
     assert [str(p) for p in PersonaDAO.seleccionar()] == antes
 
