@@ -10,6 +10,7 @@ se borra al terminar (nunca tus datos de ``.capa_datos/``): las salidas
 guardadas son las de una base de datos recién creada, como en ``make test``.
 No guarda en los metadatos de las celdas la hora de cada ejecución, así que
 volver a ejecutar un cuaderno sin cambios solo cambia lo que de verdad cambió.
+Al final vuelve a escribir ``docs/soluciones.md`` con las soluciones de los cuadernos.
 """
 
 from __future__ import annotations
@@ -73,10 +74,14 @@ def main(argv: list[str]) -> int:
 
         servidor.detener_embebido()
         shutil.rmtree(carpeta, ignore_errors=True)
-    print("Cuadernos guardados con sus salidas.")
+    from soluciones import DESTINO, generar  # herramientas/soluciones.py
+
+    DESTINO.write_text(generar(), encoding="utf-8")
+    print("Cuadernos guardados con sus salidas; docs/soluciones.md al día.")
     return 0
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(RAIZ))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.exit(main(sys.argv[1:]))

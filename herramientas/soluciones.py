@@ -1,6 +1,6 @@
 """Escribe ``docs/soluciones.md`` a partir de las celdas de solución de los cuadernos.
 
-Uso: ``python herramientas/soluciones.py`` (o ``python tareas.py soluciones``).
+Uso: ``python herramientas/soluciones.py`` (``python tareas.py cuadernos`` lo hace al final).
 La prueba ``tests/test_ejercicios.py`` comprueba que el archivo está al día:
 las soluciones se escriben una sola vez, en su cuaderno.
 """
@@ -18,8 +18,8 @@ DESTINO = RAIZ / "docs" / "soluciones.md"
 CABECERA = """# Soluciones de los ejercicios
 
 Para instructores y para quien ya lo intentó. Cada solución está también, plegada, en su
-cuaderno, justo después del ejercicio. Este archivo se genera con
-`python tareas.py soluciones` a partir de los cuadernos: no lo edites a mano.
+cuaderno, justo después del ejercicio. Este archivo se genera a partir de los cuadernos
+(`python tareas.py cuadernos` o `python herramientas/soluciones.py`): no lo edites a mano.
 """
 
 

@@ -85,7 +85,7 @@ def test_soluciones_md_al_dia() -> None:
     modulo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(modulo)
     assert (RAIZ / "docs" / "soluciones.md").read_text(encoding="utf-8") == modulo.generar(), (
-        "docs/soluciones.md no coincide con los cuadernos: ejecuta `python tareas.py soluciones`"
+        "docs/soluciones.md no coincide con los cuadernos: ejecuta `python herramientas/soluciones.py`"
     )
 
 
