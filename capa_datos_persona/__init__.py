@@ -23,6 +23,7 @@ Dos pisos, y los nombres de archivo lo dicen:
 """
 
 from .conexion import Conexion
+from .conexion_asincrona import ConexionAsincrona, ErrorBucleDeEventos
 from .errores import (
     ErrorCapaDatos,
     ErrorConexionBD,
@@ -38,6 +39,8 @@ from .persona_dao import PersonaDAO
 
 __all__ = [
     "Conexion",
+    "ConexionAsincrona",
+    "ErrorBucleDeEventos",
     "ErrorCapaDatos",
     "ErrorConexionBD",
     "ErrorDatosPersona",

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 Observador = Callable[[str, "psycopg.Connection | None"], None]
 """Función que recibe cada suceso del pool: ``(evento, conexion)``."""
@@ -115,5 +115,62 @@ class PoolObservable(ConnectionPool):
     def close(self, timeout: float = 5.0) -> None:
         cerrado_antes = self.closed
         super().close(timeout)
+        if self.observadores and not cerrado_antes:
+            self._avisar("cerrado")
+
+
+class PoolObservableAsincrono(AsyncConnectionPool):
+    """El gemelo asíncrono de :class:`PoolObservable` (mismos observadores, misma cola a prueba de Interrupt).
+
+    ``psycopg_pool`` ya limpia su cola ante ``asyncio.CancelledError``; un
+    ``KeyboardInterrupt`` que llegue dentro de la espera se trata como en el
+    pool con hilos. Todo ocurre en un solo bucle de eventos: no hacen falta cerrojos.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.observadores: list[Observador] = []
+        super().__init__(*args, **kwargs)
+        self._waiting = _ColaDeEspera()
+
+    def _avisar(self, evento: str, conexion: Any = None) -> None:
+        for observador in list(self.observadores):
+            observador(evento, conexion)
+
+    async def getconn(self, timeout: float | None = None) -> Any:
+        cola: _ColaDeEspera = self._waiting  # type: ignore[assignment]
+        cola.ultima.peticion = None
+        try:
+            conexion = await super().getconn(timeout)
+        except PoolTimeout:
+            if self.observadores:
+                self._avisar("timeout")
+            raise
+        except BaseException as exc:
+            peticion = cola.ultima.peticion
+            if peticion is not None and _paso_por(exc, "_getconn_unchecked"):
+                if peticion.conn is None and peticion.error is None:
+                    peticion.error = PoolTimeout("espera interrumpida")
+                if peticion in self._waiting:
+                    self._waiting.remove(peticion)
+                if peticion.conn is not None:
+                    peticion.conn._pool = self
+                    await super().putconn(peticion.conn)
+            raise
+        if self.observadores:
+            try:
+                self._avisar("obtenida", conexion)
+            except BaseException:
+                await super().putconn(conexion)
+                raise
+        return conexion
+
+    async def putconn(self, conn: Any) -> None:
+        await super().putconn(conn)
+        if self.observadores:
+            self._avisar("devuelta", conn)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        cerrado_antes = self.closed
+        await super().close(timeout)
         if self.observadores and not cerrado_antes:
             self._avisar("cerrado")
