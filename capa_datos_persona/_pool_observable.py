@@ -4,9 +4,11 @@ Es un ``psycopg_pool.ConnectionPool`` normal con dos añadidos, ninguno visible
 para quien solo usa :class:`~capa_datos_persona.conexion.Conexion`:
 
 * **Observadores.** Funciones que reciben cada suceso del pool
-  (``"obtenida"``, ``"devuelta"``, ``"timeout"``, ``"cerrado"``) con la
-  conexión. El laboratorio (registrador de ocupación, tablero) se apoya en
+  (``"obtenida"``, ``"devuelta"``, ``"timeout"``, ``"cerrado"`` y
+  ``"en_cola"``, cuando una petición tiene que esperar) con la conexión (o
+  ``None``). El laboratorio (registrador de ocupación, tablero) se apoya en
   ellos; sin observadores el coste es comprobar una lista vacía.
+  :meth:`PoolObservable.esperas` dice cuánto le queda a cada petición en cola.
 * **Una espera interrumpida no se lleva un hueco del pool.** En psycopg_pool
   3.3.3, si quien espera una conexión recibe un ``KeyboardInterrupt`` (el botón
   *Interrupt* de Jupyter), su petición se queda en la cola de espera del pool
@@ -20,6 +22,7 @@ para quien solo usa :class:`~capa_datos_persona.conexion.Conexion`:
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -32,15 +35,25 @@ Observador = Callable[[str, "psycopg.Connection | None"], None]
 
 
 class _ColaDeEspera(deque):  # type: ignore[type-arg]
-    """La cola ``_waiting`` del pool, que recuerda la última petición que puso cada hilo."""
+    """La cola ``_waiting`` del pool, que recuerda la última petición que puso cada hilo.
 
-    def __init__(self) -> None:
+    También anota cuándo entró cada petición y con qué plazo (``timeout``), y avisa.
+    """
+
+    def __init__(self, al_encolar: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.ultima = threading.local()
+        self.plazos: dict[int, tuple[float, float]] = {}  # id(petición) -> (entrada, plazo)
+        self._al_encolar = al_encolar
 
     def append(self, peticion: Any) -> None:
         self.ultima.peticion = peticion
         super().append(peticion)
+        vivas = {id(p) for p in self}  # (pocas) las que ya salieron de la cola se olvidan
+        self.plazos = {i: v for i, v in self.plazos.items() if i in vivas}
+        self.plazos[id(peticion)] = (time.monotonic(), getattr(self.ultima, "plazo", 0.0))
+        if self._al_encolar is not None:
+            self._al_encolar()
 
 
 def _paso_por(exc: BaseException, funcion: str) -> bool:
@@ -60,7 +73,23 @@ class PoolObservable(ConnectionPool):
         self.observadores: list[Observador] = []
         super().__init__(*args, **kwargs)
         with self._lock:
-            self._waiting = _ColaDeEspera()
+            self._waiting = _ColaDeEspera(self._al_encolar)
+
+    def _al_encolar(self) -> None:
+        if self.observadores:
+            self._avisar("en_cola")
+
+    def esperas(self) -> list[float]:
+        """Segundos que le quedan a cada petición en cola hasta su ``PoolTimeout`` (negativo: ya caducó).
+
+        Una petición que ya recibió ``PoolTimeout`` sigue en la cola de
+        ``psycopg_pool`` (y en ``requests_waiting``) hasta que el pool entrega la
+        siguiente conexión: aquí aparece con un valor negativo.
+        """
+        cola: _ColaDeEspera = self._waiting  # type: ignore[assignment]
+        ahora = time.monotonic()
+        with self._lock:
+            return [inicio + plazo - ahora for inicio, plazo in (cola.plazos.get(id(p), (ahora, 0.0)) for p in cola)]
 
     def _avisar(self, evento: str, conexion: psycopg.Connection | None = None) -> None:
         for observador in list(self.observadores):
@@ -69,6 +98,7 @@ class PoolObservable(ConnectionPool):
     def getconn(self, timeout: float | None = None) -> psycopg.Connection:
         cola: _ColaDeEspera = self._waiting  # type: ignore[assignment]
         cola.ultima.peticion = None
+        cola.ultima.plazo = self.timeout if timeout is None else timeout
         try:
             conexion = super().getconn(timeout)
         except PoolTimeout:
@@ -130,7 +160,11 @@ class PoolObservableAsincrono(AsyncConnectionPool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.observadores: list[Observador] = []
         super().__init__(*args, **kwargs)
-        self._waiting = _ColaDeEspera()
+        self._waiting = _ColaDeEspera(self._al_encolar)
+
+    def _al_encolar(self) -> None:
+        if self.observadores:
+            self._avisar("en_cola")
 
     def _avisar(self, evento: str, conexion: Any = None) -> None:
         for observador in list(self.observadores):
@@ -139,6 +173,7 @@ class PoolObservableAsincrono(AsyncConnectionPool):
     async def getconn(self, timeout: float | None = None) -> Any:
         cola: _ColaDeEspera = self._waiting  # type: ignore[assignment]
         cola.ultima.peticion = None
+        cola.ultima.plazo = self.timeout if timeout is None else timeout
         try:
             conexion = await super().getconn(timeout)
         except PoolTimeout:

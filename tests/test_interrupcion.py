@@ -64,3 +64,32 @@ def test_un_timeout_normal_sigue_siendo_un_timeout() -> None:
         Conexion.obtener_conexion_manual(timeout=0.2)
     Conexion.liberar_conexion(retenida)
     Conexion.liberar_conexion(Conexion.obtener_conexion_manual(timeout=1))
+
+
+def test_la_cola_de_espera_se_ve_con_su_plazo() -> None:
+    """``esperas()`` da lo que le queda a cada petición; una caducada sigue en la cola (con valor negativo)."""
+    Conexion.MAX_CON = 1
+    pool = Conexion.obtener_pool()
+    eventos: list[str] = []
+    pool.observadores.append(lambda evento, conexion: eventos.append(evento))
+    retenida = Conexion.obtener_conexion_manual()
+    vistas: list[list[float]] = []
+
+    def esperar() -> None:
+        with pytest.raises(PoolTimeout):
+            Conexion.obtener_conexion_manual(timeout=0.6)
+
+    hilo = threading.Thread(target=esperar)
+    hilo.start()
+    for _ in range(100):
+        if pool.esperas():
+            break
+        threading.Event().wait(0.01)
+    vistas.append(pool.esperas())
+    hilo.join()
+    vistas.append(pool.esperas())
+    Conexion.liberar_conexion(retenida)
+    assert len(vistas[0]) == 1 and 0 < vistas[0][0] <= 0.6
+    assert len(vistas[1]) == 1 and vistas[1][0] <= 0  # caducada, pero todavía en la cola (requests_waiting = 1)
+    assert pool.esperas() == []  # al entregar la siguiente conexión, el pool la descarta
+    assert eventos[:3] == ["obtenida", "en_cola", "timeout"]
