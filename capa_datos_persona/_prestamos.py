@@ -29,6 +29,8 @@ from typing import Any, Protocol
 
 import psycopg
 
+from .errores import ErrorDevolucion, ErrorTipoDevolucion
+
 
 class Vigilante(Protocol):
     """Lo que necesita quien quiere enterarse de cada préstamo manual."""
@@ -67,6 +69,22 @@ class Prestamos:
             if pool is not None:
                 self._devueltas.add(conexion)
             return pool
+
+    def para_devolver(self, conexion: Any, clase: type, pool_actual: Any, nombre: str, como_pedirla: str) -> Any:
+        """El pool al que hay que devolver ``conexion``; si no se puede devolver, el error en español.
+
+        :param clase: la clase de conexión que se espera (síncrona o asíncrona).
+        :param como_pedirla: cómo se pide una conexión manual, para el mensaje de error.
+        """
+        if not isinstance(conexion, clase):
+            raise ErrorTipoDevolucion(
+                f"liberar_conexion() espera una conexión obtenida con {como_pedirla}, "
+                f"pero recibió un {type(conexion).__name__}."
+            )
+        pool = self.retirar(conexion)
+        if pool is None:
+            raise ErrorDevolucion(self.motivo_rechazo(conexion, pool_actual, nombre))
+        return pool
 
     def pendientes(self) -> int:
         with self._cerrojo:

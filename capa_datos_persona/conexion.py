@@ -31,7 +31,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ._pool_observable import PoolObservable
 from ._prestamos import Prestamos, Vigilante
 from ._prueba_servidor import ajustes_de_conexion, probar_servidor
-from .errores import ErrorDevolucion, ErrorTipoDevolucion
 from .logger_base import log
 from .servidor import Destino, conninfo_vigente, usar_servidor
 
@@ -99,14 +98,9 @@ class Conexion:
         ``psycopg_pool`` aceptaría en silencio o explicaría en inglés (ver
         :mod:`capa_datos_persona._prestamos`: qué se detecta y qué no).
         """
-        if not isinstance(conexion, psycopg.Connection):
-            raise ErrorTipoDevolucion(
-                "liberar_conexion() espera una conexión obtenida con "
-                f"Conexion.obtener_conexion_manual(), pero recibió un {type(conexion).__name__}."
-            )
-        pool = cls._prestamos.retirar(conexion)
-        if pool is None:
-            raise ErrorDevolucion(cls._prestamos.motivo_rechazo(conexion, cls._pool, cls.NOMBRE_POOL))
+        pool = cls._prestamos.para_devolver(
+            conexion, psycopg.Connection, cls._pool, cls.NOMBRE_POOL, "Conexion.obtener_conexion_manual()"
+        )
         if cls._prestamos.vigilante is not None:
             cls._prestamos.vigilante.devuelta(conexion)
         pool.putconn(conexion)

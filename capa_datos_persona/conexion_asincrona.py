@@ -32,7 +32,7 @@ import psycopg
 from ._pool_observable import PoolObservableAsincrono
 from ._prestamos import Prestamos
 from ._prueba_servidor import ajustes_de_conexion, probar_servidor
-from .errores import ErrorCapaDatos, ErrorDevolucion, ErrorTipoDevolucion
+from .errores import ErrorCapaDatos
 from .logger_base import log
 from .servidor import Destino, conninfo_vigente, usar_servidor
 
@@ -78,14 +78,10 @@ class ConexionAsincrona:
     @classmethod
     async def liberar_conexion(cls, conexion: psycopg.AsyncConnection) -> None:
         """``await pool.putconn(conexion)``, con las mismas comprobaciones que ``Conexion.liberar_conexion``."""
-        if not isinstance(conexion, psycopg.AsyncConnection):
-            raise ErrorTipoDevolucion(
-                "liberar_conexion() espera una conexión obtenida con "
-                f"await ConexionAsincrona.obtener_conexion_manual(), pero recibió un {type(conexion).__name__}."
-            )
-        pool = cls._prestamos.retirar(conexion)
-        if pool is None:
-            raise ErrorDevolucion(cls._prestamos.motivo_rechazo(conexion, cls._pool, cls.NOMBRE_POOL))
+        pool = cls._prestamos.para_devolver(
+            conexion, psycopg.AsyncConnection, cls._pool, cls.NOMBRE_POOL,
+            "await ConexionAsincrona.obtener_conexion_manual()",
+        )
         cls._comprobar_bucle()
         if cls._prestamos.vigilante is not None:
             cls._prestamos.vigilante.devuelta(conexion)
