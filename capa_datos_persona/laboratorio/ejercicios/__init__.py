@@ -103,16 +103,16 @@ def _ejercicio(ident: str) -> Ejercicio:
     return _REGISTRO[ident]
 
 
-def comprobar(ident: str, respuesta: Any) -> bool:
+def comprobar(ident: str, respuesta: Any) -> None:
     """Comprueba la respuesta del ejercicio ``ident`` y dice, en una línea, cómo va.
 
     No lanza excepciones por una respuesta equivocada o ausente: así «Run All»
-    sigue hasta el final. Devuelve ``True`` solo si la respuesta es correcta.
+    sigue hasta el final. No devuelve nada (la celda no muestra un ``Out[]``).
     """
     ejercicio = _ejercicio(ident)
     if respuesta is SIN_RESPONDER:
         print(f"Ejercicio {ident}: {AUN_NO}. Cambia el `...` de la celda de arriba y ejecuta las dos celdas.")
-        return False
+        return
     if ejercicio.huella is not None:
         fallo = None if huella(respuesta) == ejercicio.huella else ejercicio.pista
     else:
@@ -123,6 +123,5 @@ def comprobar(ident: str, respuesta: Any) -> bool:
             fallo = f"tu respuesta lanzó {type(exc).__name__}: {exc}. {ejercicio.pista}"
     if fallo is None:
         print(f"{CORRECTO} Ejercicio {ident}." + (f" {ejercicio.explicacion}" if ejercicio.explicacion else ""))
-        return True
+        return
     print(f"✗ Ejercicio {ident}: todavía no. Pista: {fallo}")
-    return False
