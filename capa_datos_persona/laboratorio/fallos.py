@@ -288,7 +288,9 @@ class IntermediarioRed:
             except OSError:
                 pass
             extremo.close()
-        log.debug(f"Red cortada: {len(abiertos) // 2} conexiones interrumpidas")
+        if abiertos:
+            cuantas = len(abiertos) // 2
+            log.debug(f"Red cortada: {cuantas} {'conexión interrumpida' if cuantas == 1 else 'conexiones interrumpidas'}")
 
     def enmudecer(self) -> None:
         """A partir de ahora los datos se tiran sin avisar a nadie (nada se cierra)."""

@@ -10,8 +10,9 @@ cuaderno) y la **hora**.
   ``umbral`` segundos, con su lugar y el tiempo que llevan fuera.
 * Con ``avisar=True`` se escribe un ``WARNING`` cuando una conexión pasa el
   umbral y una nota cuando esa conexión vuelve por fin al pool.
-* Si una conexión prestada desaparece sin volver (el recolector de basura se la
-  llevó), lo dice en el momento: ese hueco del pool se ha perdido para siempre.
+* Si una conexión prestada desaparece sin volver (Python la destruyó porque ya
+  nadie la referenciaba), lo dice en el momento: el pool ha perdido ese hueco
+  hasta que se cierre.
 * Si un ``PoolTimeout`` llega con conexiones retenidas, antes del error se
   escribe quién las tiene.
 
@@ -41,6 +42,11 @@ from ..logger_base import log
 # Los marcos de todo el paquete (capa de datos y laboratorio) no son «el código del alumno».
 _PAQUETE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CELDA = re.compile(r"ipykernel_\d+[\\/]\d+\.py$")
+
+
+def segundos(valor: float, formato: str = "g") -> str:
+    """Segundos con coma decimal, como se escriben en español: ``segundos(0.5)`` da ``"0,5"``."""
+    return format(valor, formato).replace(".", ",")
 
 
 def origen_de_llamada(marco: FrameType | None = None) -> tuple[str, int]:
@@ -113,7 +119,7 @@ class DetectorFugas:
 
     def __init__(self, umbral: float = 5.0, avisar: bool = True, vigilar: bool = False) -> None:
         if umbral <= 0:
-            raise ValueError(f"El umbral del detector de fugas debe ser positivo; llegó {umbral!r} s.")
+            raise ValueError(f"El umbral del detector de fugas debe ser positivo; llegó {segundos(umbral)} s.")
         self.umbral = umbral
         self.avisar = avisar
         self._prestadas: dict[int, Prestamo] = {}
@@ -150,7 +156,7 @@ class DetectorFugas:
         if prestamo.avisado and self.avisar:
             log.info(
                 f"Por fin vuelve al pool la conexión id={prestamo.conexion} pedida en {prestamo.lugar}, "
-                f"tras {prestamo.retenida():.1f} s fuera"
+                f"tras {segundos(prestamo.retenida(), '.1f')} s fuera"
             )
 
     def antes_de_timeout(self) -> None:
@@ -160,12 +166,19 @@ class DetectorFugas:
             perdidas = list(self._perdidas)
         if not prestadas and not perdidas:
             return
-        partes = [f"id={p.conexion} en {p.lugar} ({p.retenida():.1f} s)" for p in prestadas]
-        texto = f"Pool agotado. Conexiones pedidas a mano y sin devolver: {len(prestadas)}"
-        if partes:
-            texto += ": " + "; ".join(partes)
+        texto = "Pool agotado."
+        if prestadas:
+            cuantas = (
+                "Hay 1 conexión pedida a mano sin devolver"
+                if len(prestadas) == 1
+                else f"Hay {len(prestadas)} conexiones pedidas a mano sin devolver"
+            )
+            partes = [f"id={p.conexion} en {p.lugar} ({segundos(p.retenida(), '.1f')} s)" for p in prestadas]
+            texto += f" {cuantas}: " + "; ".join(partes) + "."
         if perdidas:
-            texto += f". Perdidas sin devolver (huecos que el pool ya no recupera): {len(perdidas)}"
+            n = len(perdidas)
+            cuantas = "1 conexión se perdió" if n == 1 else f"{n} conexiones se perdieron"
+            texto += f" {'Además, ' if prestadas else ''}{cuantas} sin volver al pool (huecos que ya no recupera)."
         log.warning(texto)
 
     def pool_cerrado(self) -> None:
@@ -193,7 +206,7 @@ class DetectorFugas:
             for p in nuevas:
                 log.warning(
                     f"Posible fuga: la conexión id={p.conexion} pedida en {p.lugar} lleva "
-                    f"más de {self.umbral:g} s sin volver al pool"
+                    f"más de {segundos(self.umbral)} s sin volver al pool"
                 )
         return largas
 
@@ -249,7 +262,7 @@ class DetectorFugas:
             self._perdidas.append(prestamo)
         log.warning(
             f"Conexión perdida: la pedida en {prestamo.lugar} desapareció sin volver al pool "
-            f"(nadie llamó a liberar_conexion). El pool ha perdido ese hueco para siempre; "
+            f"(nadie llamó a liberar_conexion). El pool ha perdido ese hueco hasta que se cierre; "
             f"usa `with` o devuélvela en un `finally`."
         )
 
@@ -274,7 +287,7 @@ def activar_detector(umbral: float = 5.0, avisar: bool = True, vigilar: bool = F
     desactivar_detector()
     _activo = DetectorFugas(umbral=umbral, avisar=avisar, vigilar=vigilar)
     Conexion.vigilar_prestamos(_activo)
-    log.debug(f"Detector de fugas activado: umbral {umbral:g} s")
+    log.debug(f"Detector de fugas activado: umbral {segundos(umbral)} s")
     return _activo
 
 
