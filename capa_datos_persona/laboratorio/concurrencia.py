@@ -11,6 +11,8 @@
   ``DataFrame``.
 * :func:`pool_limitado` y :func:`cola_llena`: un pool con ``max_waiting``, para
   ver ``TooManyRequests`` (rechazo inmediato en lugar de esperar ``timeout``).
+* :func:`ultima_carga`: la última carga medida con unos parámetros (las
+  comprobaciones de los ejercicios comparan una predicción con ella).
 
 Sus gráficas están en :mod:`.graficas` (``grafica_carga``, ``grafica_barrido``,
 ``grafica_ganancia``).
@@ -115,6 +117,21 @@ class _Contador:
             self.maximo = max(self.maximo, self.ahora)
 
 
+_ULTIMAS: dict[tuple[int, int, str, float], Carga] = {}
+"""La última :class:`Carga` de este proceso por ``(hilos, max_size, consulta, argumento)``."""
+
+
+def ultima_carga(
+    hilos: int, max_size: int, consulta: str = CONSULTA_ESPERA, argumento: float = 0.02
+) -> Carga | None:
+    """La última carga medida en este proceso con esos parámetros, o ``None`` si no hubo ninguna.
+
+    También cuentan las de :func:`barrido_tamanos`. La usan las comprobaciones
+    de los ejercicios que comparan una predicción con lo que se midió.
+    """
+    return _ULTIMAS.get((hilos, max_size, consulta, argumento))
+
+
 def ejecutar_carga(
     hilos: int = 8,
     usos: int = 10,
@@ -187,7 +204,9 @@ def ejecutar_carga(
             registro.detener()
     duracion = max(finales) - origen["inicio"]
     peticiones.sort(key=lambda p: p.t)
-    return Carga(hilos, usos, pool.max_size, duracion, peticiones, contador.maximo, registro)
+    carga = Carga(hilos, usos, pool.max_size, duracion, peticiones, contador.maximo, registro)
+    _ULTIMAS[(hilos, pool.max_size, consulta, argumento)] = carga
+    return carga
 
 
 # --- El barrido de tamaños ------------------------------------------------------------------
@@ -249,7 +268,11 @@ def barrido_tamanos(
 def regla_hikari(nucleos: int, discos: int = 0) -> int:
     """La regla orientativa de HikariCP: ``conexiones = núcleos * 2 + discos efectivos``.
 
-    ``discos`` (*effective spindle count*) es 0 si los datos caben en caché.
+    ``nucleos`` son los núcleos **físicos** del **servidor de base de datos**
+    (sin contar los hilos de *hyper-threading*), no las CPU de la máquina
+    cliente; y el resultado es el total de conexiones al servidor, sumando los
+    pools de todos los procesos. ``discos`` (*effective spindle count*) es 0 si
+    los datos caben en caché.
     """
     return nucleos * 2 + discos
 
