@@ -14,8 +14,12 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from capa_datos_persona import Conexion
 from capa_datos_persona.laboratorio.diagnostico import conexion_directa, contar_sesiones_del_pool
+
+pytestmark = pytest.mark.slow  # unos 6 s: 16 000 préstamos
 
 HILOS = 32
 USOS_POR_HILO = 500

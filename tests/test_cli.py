@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 
-from capa_datos_persona import servidor
+import pytest
+
+from capa_datos_persona import Conexion, servidor
 
 
 def _orden(*argumentos: str, **entorno: str) -> subprocess.CompletedProcess[str]:
@@ -55,21 +57,27 @@ def test_estado_con_servidor_inalcanzable_da_error_claro() -> None:
     assert "s3creto" not in resultado.stderr + resultado.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not servidor.elegir_servidor().embebido, reason="solo se detiene el servidor embebido; un servidor propio no se toca"
+)
 def test_detener_y_volver_a_arrancar_el_embebido() -> None:
-    if not servidor.elegir_servidor().embebido:
-        return
-    from capa_datos_persona import Conexion
-
+    with Conexion.obtener_conexion() as conexion:  # el embebido está en marcha antes de detenerlo
+        conexion.execute("SELECT 1")
     Conexion.cerrar_conexiones()
     resultado = _orden("detener")
     assert resultado.returncode == 0, resultado.stderr
-    assert "detenido" in resultado.stdout or "No había" in resultado.stdout
+    assert "PostgreSQL embebido detenido" in resultado.stdout
     assert not servidor.embebido_en_marcha()
+    resultado = _orden("detener")  # detenerlo otra vez no es un error
+    assert resultado.returncode == 0, resultado.stderr
+    assert "No había ningún PostgreSQL embebido en marcha" in resultado.stdout
     # el siguiente uso lo arranca de nuevo
     with Conexion.obtener_conexion() as conexion:
         assert conexion.execute("SELECT 1").fetchone() == (1,)
 
 
+@pytest.mark.slow
 def test_demo_resume_y_guarda_la_grafica(tmp_path) -> None:
     png = tmp_path / "graficas" / "ocupacion.png"
     resultado = _orden("demo", "--salida", str(png))

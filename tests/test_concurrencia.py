@@ -7,6 +7,7 @@ son cocientes con mucho margen (lo ideal es 4 veces; se pide más de 1,5).
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -18,12 +19,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from psycopg_pool import TooManyRequests  # noqa: E402
 
-from capa_datos_persona import Conexion  # noqa: E402
+from capa_datos_persona import Conexion, ErrorConexionBD  # noqa: E402
 from capa_datos_persona.laboratorio import concurrencia as cc  # noqa: E402
 from capa_datos_persona.laboratorio import graficas  # noqa: E402
+from capa_datos_persona.laboratorio.diagnostico import contar_sesiones_del_pool  # noqa: E402
+from capa_datos_persona.laboratorio.esperas import esperar_hasta  # noqa: E402
 
 HILOS = 4
 USOS = 5
+
+
+def _pool_cerrado() -> None:
+    """No hay pool: ni servidor conectado ni sesiones de este proceso en el servidor."""
+    assert Conexion.servidor_conectado() is None
+    # el servidor tarda unos milisegundos en terminar los procesos de las sesiones cerradas
+    assert esperar_hasta(lambda: contar_sesiones_del_pool() == 0, 5.0, pausa=0.05)
 
 
 def _sin_prestamos() -> None:
@@ -68,19 +78,21 @@ def test_barrido_mas_conexiones_mas_rendimiento_y_menos_espera() -> None:
     assert tabla["ganancia"].iloc[0] == 1.0
     assert tabla["carga"].iloc[0] == "SELECT pg_sleep(0.02)"
     # deja el pool cerrado y los valores de clase como estaban
-    assert Conexion._pool is None
+    _pool_cerrado()
     assert (Conexion.MIN_CON, Conexion.MAX_CON) == (1, 5)
 
 
 def test_barrido_restaura_min_y_max_con_aunque_falle(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fallar(*args: object, **kwargs: object) -> cc.Carga:
-        raise RuntimeError("fallo a propósito")
-
-    monkeypatch.setattr(cc, "ejecutar_carga", fallar)
-    with pytest.raises(RuntimeError, match="a propósito"):
-        cc.barrido_tamanos(tamanos=[3])
+    """Un fallo de verdad dentro del barrido: el servidor no responde cuando va a crear el pool de 3."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        puerto = s.getsockname()[1]
+    with monkeypatch.context() as m:
+        m.setenv("DATABASE_URL", f"postgresql://postgres:x@127.0.0.1:{puerto}/test_db")
+        with pytest.raises(ErrorConexionBD, match=f"127.0.0.1:{puerto}"):
+            cc.barrido_tamanos(tamanos=[3])
     assert (Conexion.MIN_CON, Conexion.MAX_CON) == (1, 5)
-    assert Conexion._pool is None
+    _pool_cerrado()  # ya con el servidor de las pruebas, para mirarlo
     with pytest.raises(ValueError, match="de 1 en adelante"):
         cc.barrido_tamanos(tamanos=[0, 1])
 

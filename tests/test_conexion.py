@@ -10,6 +10,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from capa_datos_persona import Conexion, ErrorDevolucion, ErrorTipoDevolucion
 from capa_datos_persona.laboratorio.diagnostico import contar_sesiones_del_pool
+from capa_datos_persona.laboratorio.esperas import esperar_hasta
 from capa_datos_persona.servidor import usar_servidor
 
 
@@ -111,9 +112,11 @@ def test_agotar_el_pool_espera_timeout_y_lanza_pooltimeout() -> None:
     Conexion.TIMEOUT = 1.0
     prestadas = [Conexion.obtener_conexion_manual() for _ in range(Conexion.MAX_CON)]
     inicio = time.monotonic()
-    with pytest.raises(PoolTimeout, match=r"couldn't get a connection after 1\.00 sec"):
+    # quien captura psycopg.OperationalError (lo habitual) también atrapa el PoolTimeout
+    with pytest.raises(psycopg.OperationalError, match=r"couldn't get a connection after 1\.00 sec") as info:
         Conexion.obtener_conexion_manual()
     espera = time.monotonic() - inicio
+    assert type(info.value) is PoolTimeout
     assert 0.9 <= espera < 3.0
     for conexion in prestadas:
         Conexion.liberar_conexion(conexion)
@@ -140,16 +143,33 @@ def test_cerrar_conexiones_y_lo_que_pasa_despues(directa: psycopg.Connection) ->
     assert contar_sesiones_del_pool(directa) == 0
 
 
-def test_cerrar_sin_pool_no_falla() -> None:
+def test_cerrar_sin_pool_no_falla(directa: psycopg.Connection) -> None:
     Conexion.cerrar_conexiones()
     Conexion.cerrar_conexiones()
+    assert Conexion.servidor_conectado() is None
+    assert Conexion.prestadas_manualmente() == 0
+    # y después de cerrar de más, el pool se vuelve a crear normalmente
+    with Conexion.obtener_conexion() as conexion:
+        assert conexion.execute("SELECT 1").fetchone() == (1,)
+    assert Conexion.servidor_conectado() is not None
+    assert esperar_hasta(lambda: contar_sesiones_del_pool(directa) == Conexion.MIN_CON, 5.0, pausa=0.05)
 
 
-def test_los_atributos_de_clase_valen_para_el_siguiente_pool() -> None:
-    Conexion.MAX_CON = 2
-    Conexion.TIMEOUT = 1.5
-    pool = Conexion.obtener_pool()
-    assert pool.max_size == 2 and pool.timeout == 1.5
+def test_los_atributos_de_clase_valen_para_el_siguiente_pool(directa: psycopg.Connection) -> None:
+    Conexion.obtener_pool()  # un pool con los valores por defecto...
+    Conexion.MIN_CON, Conexion.MAX_CON, Conexion.TIMEOUT = 2, 2, 0.3
+    Conexion.cerrar_conexiones()  # ...y el siguiente, con los nuevos
+    prestadas = [Conexion.obtener_conexion_manual() for _ in range(2)]
+    try:
+        # (la sesión del pool anterior tarda unos milisegundos en desaparecer del servidor)
+        assert esperar_hasta(lambda: contar_sesiones_del_pool(directa) == 2, 5.0, pausa=0.05)
+        inicio = time.monotonic()
+        with pytest.raises(PoolTimeout, match=r"after 0\.30 sec"):  # la tercera ya no cabe
+            Conexion.obtener_conexion_manual()
+        assert time.monotonic() - inicio < 2.0
+    finally:
+        for conexion in prestadas:
+            Conexion.liberar_conexion(conexion)
 
 
 def test_no_hay_deprecationwarning_al_crear_el_pool(recwarn: pytest.WarningsRecorder) -> None:
@@ -174,6 +194,7 @@ def test_una_sesion_cortada_se_descarta_al_devolverla(capsys: pytest.CaptureFixt
         assert nueva.execute("SELECT 1").fetchone() == (1,)
 
 
+@pytest.mark.slow
 def test_verificar_sobrevive_a_un_reinicio_del_servidor() -> None:
     from capa_datos_persona import servidor
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -21,6 +22,7 @@ def _puerto_libre() -> int:
 def test_servidor_inalcanzable_falla_rapido_y_dice_host_y_puerto(monkeypatch: pytest.MonkeyPatch) -> None:
     puerto = _puerto_libre()
     monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres:s3creto@127.0.0.1:{puerto}/test_db")
+    hilos_antes = threading.active_count()
     inicio = time.monotonic()
     with pytest.raises(ErrorConexionBD) as info:
         Conexion.obtener_conexion()
@@ -29,7 +31,9 @@ def test_servidor_inalcanzable_falla_rapido_y_dice_host_y_puerto(monkeypatch: py
     assert f"127.0.0.1:{puerto}" in mensaje
     assert "No se pudo conectar" in mensaje and "DATABASE_URL" in mensaje
     assert "s3creto" not in mensaje
-    assert Conexion._pool is None  # no queda un pool a medias reintentando
+    # no queda un pool a medias reintentando: ni servidor conectado ni hilos de fondo del pool
+    assert Conexion.servidor_conectado() is None
+    assert threading.active_count() == hilos_antes
 
 
 def test_variables_pg_inalcanzables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,3 +64,4 @@ def test_contrasena_incorrecta(monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
     for texto in (str(info.value), salida.out, salida.err):
         assert "clave-equivocada-123" not in texto
     log.debug("fin")  # el logger sigue funcionando tras el error
+    assert capsys.readouterr().out.rstrip().endswith("fin")

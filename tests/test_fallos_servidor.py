@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-from psycopg_pool import PoolTimeout
 
 from capa_datos_persona import (
     Conexion,
@@ -36,7 +35,7 @@ def solo_embebido() -> None:
         pytest.skip("solo se reinicia el servidor embebido del curso; un servidor propio no se toca")
 
 
-@pytest.fixture(params=["reinicio", "corte"])
+@pytest.fixture(params=[pytest.param("reinicio", marks=pytest.mark.slow), "corte"])
 def reiniciar(request: pytest.FixtureRequest) -> Callable[[], object]:
     """Las dos formas de dejar rotas las conexiones libres: reiniciar el embebido o cortar las sesiones."""
     if request.param == "reinicio":
@@ -81,9 +80,17 @@ def test_sesion_cortada_se_descubre_en_la_siguiente_consulta(capsys: pytest.Capt
         assert nueva.execute("SELECT 1").fetchone() == (1,)
 
 
-def test_adminshutdown_es_operationalerror() -> None:
-    assert issubclass(psycopg.errors.AdminShutdown, psycopg.OperationalError)
-    assert psycopg.errors.AdminShutdown.sqlstate == "57P01"
+def test_la_sesion_cortada_se_captura_como_operationalerror() -> None:
+    """Quien captura ``psycopg.OperationalError`` también atrapa el corte real del servidor (SQLSTATE 57P01)."""
+    conexion = Conexion.obtener_conexion_manual()
+    try:
+        assert fallos.cortar_sesion_prestada(conexion)
+        with pytest.raises(psycopg.OperationalError) as info:
+            conexion.execute("SELECT 1")
+    finally:
+        Conexion.liberar_conexion(conexion)
+    assert info.value.sqlstate == "57P01"
+    assert MENSAJE_CORTE in str(info.value)
 
 
 def test_cortar_una_sesion_que_ya_no_existe() -> None:
@@ -169,6 +176,7 @@ def test_con_verificar_una_sola_conexion_rota_no_espera() -> None:
     assert resultado.usos[0].segundos < Conexion.TIMEOUT  # ninguna espera entre comprobaciones
 
 
+@pytest.mark.slow
 def test_con_verificar_y_muchas_conexiones_rotas_se_agota_el_timeout() -> None:
     """Esperas de 0, ~1 y ~2 s entre comprobaciones fallidas: con 4 rotas no caben en TIMEOUT = 3 s."""
     assert Conexion.TIMEOUT == 3.0
@@ -178,10 +186,10 @@ def test_con_verificar_y_muchas_conexiones_rotas_se_agota_el_timeout() -> None:
     assert [uso.error for uso in resultado.usos] == ["PoolTimeout", None, None]
     assert resultado.usos[0].mensaje == "couldn't get a connection after 3.00 sec"
     assert resultado.usos[0].segundos >= Conexion.TIMEOUT - 0.1
-    assert issubclass(PoolTimeout, psycopg.OperationalError)
     assert resultado.exitos_en_sesion_nueva
 
 
+@pytest.mark.slow
 def test_reinicio_conserva_las_filas_confirmadas(solo_embebido: None, email_unico: str) -> None:
     PersonaDAO.insertar(Persona(nombre="Rosa", apellido="Reinicio", email=email_unico))
     resultado = fallos.reiniciar_con_pool_abierto(verificar=False, ociosas=1, usos=2)
@@ -192,15 +200,17 @@ def test_reinicio_conserva_las_filas_confirmadas(solo_embebido: None, email_unic
     assert filas == 1
 
 
-def test_no_reinicia_un_servidor_propio(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres:s3creto@127.0.0.1:1/test_db")
-    llamadas: list[str] = []
-    monkeypatch.setattr(fallos, "reiniciar_embebido", lambda: llamadas.append("reinicio"))
-    with pytest.raises(ErrorServidorEmbebido, match="cortar_sesiones_del_pool") as info:
-        fallos.reiniciar_con_pool_abierto(verificar=False)
+def test_no_reinicia_un_servidor_propio(monkeypatch: pytest.MonkeyPatch, directa: psycopg.Connection) -> None:
+    """Con un servidor propio se niega antes de tocar nada: ni reinicia el de las pruebas ni crea un pool."""
+    arranque = "SELECT pg_postmaster_start_time()"
+    antes = directa.execute(arranque).fetchone()[0]
+    with monkeypatch.context() as m:
+        m.setenv("DATABASE_URL", "postgresql://postgres:s3creto@127.0.0.1:1/test_db")
+        with pytest.raises(ErrorServidorEmbebido, match="cortar_sesiones_del_pool") as info:
+            fallos.reiniciar_con_pool_abierto(verificar=False)
     assert "s3creto" not in str(info.value)
-    assert llamadas == []
-    assert Conexion._pool is None  # ni siquiera creó un pool
+    assert directa.execute(arranque).fetchone()[0] == antes  # el servidor de las pruebas no se reinició
+    assert Conexion.servidor_conectado() is None  # ni siquiera creó un pool
 
 
 @pytest.mark.parametrize(("ociosas", "usos"), [(0, 1), (99, 1), (1, 0)])

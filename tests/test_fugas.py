@@ -20,10 +20,22 @@ def sin_detector():
     fugas.desactivar_detector()
 
 
-def test_apagado_por_defecto() -> None:
+def test_apagado_por_defecto(capsys: pytest.CaptureFixture[str]) -> None:
+    """Sin activarlo no hay detector, ni avisos de fuga, ni explicación del PoolTimeout, ni conexiones perdidas."""
     assert fugas.detector_activo() is None
-    conexion = Conexion.obtener_conexion_manual()
-    Conexion.liberar_conexion(conexion)
+    Conexion.TIMEOUT = 0.2
+    prestadas = [Conexion.obtener_conexion_manual() for _ in range(Conexion.MAX_CON)]
+    time.sleep(0.1)
+    with pytest.raises(PoolTimeout):
+        Conexion.obtener_conexion_manual()
+    for conexion in prestadas:
+        Conexion.liberar_conexion(conexion)
+    perdida = Conexion.obtener_conexion_manual()
+    del perdida
+    gc.collect()
+    salida = capsys.readouterr().out
+    for aviso in ("Posible fuga", "Pool agotado", "Conexión perdida"):
+        assert aviso not in salida
     assert fugas.detector_activo() is None
 
 
@@ -81,7 +93,8 @@ def test_explica_el_pooltimeout(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(PoolTimeout):
         Conexion.obtener_conexion_manual()
     salida = capsys.readouterr().out
-    assert f"Pool agotado. Conexiones pedidas a mano y sin devolver: {Conexion.MAX_CON}: " in salida
+    assert "Pool agotado." in salida
+    assert f"{Conexion.MAX_CON} conexiones pedidas a mano sin devolver: " in salida
     assert salida.count("en test_fugas.py:") == Conexion.MAX_CON
     for conexion in prestadas:
         Conexion.liberar_conexion(conexion)

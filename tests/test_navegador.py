@@ -29,7 +29,10 @@ LINEA_CONOCIDA = "procesos del servidor distintos: 1"
 ULTIMA_LINEA = "Sesiones de este kernel abiertas en el servidor: 0"
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright no está instalado")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no hay Chromium en este equipo (apt-get install chromium)")
+pytestmark = [
+    pytest.mark.slow,  # arranca JupyterLab y un navegador: decenas de segundos
+    pytest.mark.skipif(CHROMIUM is None, reason="no hay Chromium en este equipo (apt-get install chromium)"),
+]
 
 
 def _puerto_libre() -> int:

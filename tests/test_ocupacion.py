@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import matplotlib
+import psycopg
 import pytest
 
 matplotlib.use("Agg")
@@ -12,14 +13,18 @@ matplotlib.use("Agg")
 from capa_datos_persona import Conexion  # noqa: E402
 from capa_datos_persona.laboratorio import experimentos as ex  # noqa: E402
 from capa_datos_persona.laboratorio import graficas  # noqa: E402
+from capa_datos_persona.laboratorio.diagnostico import APLICACION_OBSERVADOR  # noqa: E402
+from capa_datos_persona.laboratorio.esperas import esperar_hasta  # noqa: E402
 from capa_datos_persona.laboratorio.ocupacion import COLUMNAS_MUESTRAS, RegistradorOcupacion  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def tres() -> list[ex.Experimento]:
+    """Los tres experimentos (unos 5 s: el agotamiento espera el TIMEOUT); las pruebas que los usan son ``slow``."""
     return ex.los_tres()
 
 
+@pytest.mark.slow
 def test_en_uso_nunca_supera_max_con(tres: list[ex.Experimento]) -> None:
     for exp in tres:
         m = exp.registro.muestras
@@ -30,6 +35,7 @@ def test_en_uso_nunca_supera_max_con(tres: list[ex.Experimento]) -> None:
         assert m["t"].is_monotonic_increasing
 
 
+@pytest.mark.slow
 def test_with_solo_usa_una_conexion_a_la_vez(tres: list[ex.Experimento]) -> None:
     exp = tres[0]
     r = exp.resumen()
@@ -39,12 +45,14 @@ def test_with_solo_usa_una_conexion_a_la_vez(tres: list[ex.Experimento]) -> None
     assert exp.registro.eventos["conexion"].nunique() == 1  # siempre la misma conexión
 
 
+@pytest.mark.slow
 def test_manual_sube_a_tres_y_baja(tres: list[ex.Experimento]) -> None:
     exp = tres[1]
     assert exp.resumen().max_en_uso == 3
     assert exp.registro.muestras["en_uso"].iloc[-1] == 0
 
 
+@pytest.mark.slow
 def test_agotamiento_pico_max_con_y_una_peticion_esperando(tres: list[ex.Experimento]) -> None:
     exp = tres[2]
     r = exp.resumen()
@@ -60,6 +68,7 @@ def test_agotamiento_pico_max_con_y_una_peticion_esperando(tres: list[ex.Experim
     assert r.duracion_s >= Conexion.TIMEOUT
 
 
+@pytest.mark.slow
 def test_el_cliente_y_pg_stat_activity_coinciden(tres: list[ex.Experimento]) -> None:
     for exp in tres:
         m = exp.registro.muestras
@@ -70,6 +79,7 @@ def test_el_cliente_y_pg_stat_activity_coinciden(tres: list[ex.Experimento]) -> 
         assert m["sesiones_servidor"].max() <= Conexion.MAX_CON
 
 
+@pytest.mark.slow
 def test_muestrea_a_unos_10_ms(tres: list[ex.Experimento]) -> None:
     m = tres[2].registro.muestras
     assert 0.008 <= m["t"].diff().median() <= 0.02
@@ -87,20 +97,36 @@ def test_el_registrador_no_usa_el_pool_que_mide() -> None:
     assert registro.eventos.empty
 
 
-def test_arranca_y_para_limpiamente() -> None:
-    pool = Conexion.obtener_pool()
+def _sesiones_observadoras(directa: psycopg.Connection) -> int:
+    """Sesiones del servidor con el nombre de las conexiones directas del laboratorio, sin contar ``directa``."""
+    return directa.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid()",
+        (APLICACION_OBSERVADOR,),
+    ).fetchone()[0]
+
+
+def test_arranca_y_para_limpiamente(directa: psycopg.Connection) -> None:
+    Conexion.obtener_pool()
     registro = RegistradorOcupacion()
     hilos_antes = threading.active_count()
+    observadoras_antes = _sesiones_observadoras(directa)
     registro.iniciar()
     assert threading.active_count() == hilos_antes + 1
-    assert len(pool.observadores) == 1
+    assert _sesiones_observadoras(directa) == observadoras_antes + 1  # su conexión propia, fuera del pool
+    with Conexion.obtener_conexion():
+        pass
+    assert list(registro.eventos["evento"]) == ["obtenida", "devuelta"]
     with pytest.raises(RuntimeError, match="ya se inició"):
         registro.iniciar()
     registro.detener()
     registro.detener()  # dos veces no falla
     assert threading.active_count() == hilos_antes
-    assert pool.observadores == []
-    assert registro._conexion is None
+    # ya no se entera de los préstamos...
+    with Conexion.obtener_conexion():
+        pass
+    assert len(registro.eventos) == 2
+    # ...y cerró su conexión con el servidor (que tarda unos milisegundos en soltar la sesión)
+    assert esperar_hasta(lambda: _sesiones_observadoras(directa) == observadoras_antes, 5.0, pausa=0.05)
 
 
 def test_intervalo_invalido() -> None:
@@ -108,6 +134,7 @@ def test_intervalo_invalido() -> None:
         RegistradorOcupacion(intervalo=0)
 
 
+@pytest.mark.slow
 def test_graficas_en_espanol(tres: list[ex.Experimento]) -> None:
     fig = graficas.grafica_ocupacion(tres[2].registro, titulo="Agotamiento")
     ax = fig.axes[0]

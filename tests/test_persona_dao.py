@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from capa_datos_persona import Conexion, ErrorDatosPersona, Persona, PersonaDAO, crear_tabla
@@ -87,19 +88,41 @@ def test_id_que_no_existe_devuelve_cero_y_avisa(tabla: None, filas, capsys: pyte
 
 
 def test_una_escritura_que_falla_en_el_servidor_no_deja_rastro(
-    tabla: None, filas, monkeypatch: pytest.MonkeyPatch
+    tabla: None, filas, directa, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Si la validación se salta, el servidor rechaza el valor y el with hace rollback."""
-    antes = filas()
-    monkeypatch.setattr(PersonaDAO, "_validar", classmethod(lambda cls, p, con_id: (p.nombre, p.apellido, p.email)))
-    import psycopg
+    """Si el servidor rechaza la escritura, el with hace rollback y la conexión vuelve limpia al pool.
 
-    with pytest.raises(psycopg.errors.StringDataRightTruncation):
-        PersonaDAO.insertar(Persona(nombre="A" * 51, apellido="Ruiz", email="a@mail.com"))
-    with pytest.raises(psycopg.errors.NotNullViolation):
-        PersonaDAO.actualizar(Persona(1, None, "Ruiz", "a@mail.com"))
+    El rechazo es real: una restricción CHECK añadida a propósito, que la validación de Python no conoce.
+    """
+    antes = filas()
+    directa.execute("ALTER TABLE persona ADD CONSTRAINT solo_mail_com CHECK (email LIKE '%@mail.com')")
+    try:
+        with pytest.raises(psycopg.errors.CheckViolation, match="solo_mail_com"):
+            PersonaDAO.insertar(Persona(nombre="Ana", apellido="Ruiz", email="ana@otro.org"))
+        with pytest.raises(psycopg.errors.CheckViolation, match="solo_mail_com"):
+            PersonaDAO.actualizar(Persona(1, "Juan", "Pérez", "juan@otro.org"))
+    finally:
+        directa.execute("ALTER TABLE persona DROP CONSTRAINT IF EXISTS solo_mail_com")
     assert filas() == antes
-    assert Conexion.obtener_pool().get_stats()["pool_available"] == Conexion.obtener_pool().get_stats()["pool_size"]
+    estadisticas = Conexion.obtener_pool().get_stats()
+    assert estadisticas["pool_available"] == estadisticas["pool_size"]
+    assert "rolling back returned connection" not in capsys.readouterr().out  # el rollback lo hizo el with
+    # la misma conexión del pool sirve para lo siguiente: no quedó una transacción abortada
+    assert PersonaDAO.insertar(Persona(nombre="Ana", apellido="Ruiz", email="ana@mail.com")) == 1
+    assert len(PersonaDAO.seleccionar()) == 4
+
+
+def test_los_limites_de_python_son_los_de_la_tabla(tabla: None, directa) -> None:
+    """La validación (50/50/100 caracteres, obligatorios) dice lo mismo que las columnas del servidor."""
+    columnas = directa.execute(
+        "SELECT column_name, character_maximum_length, is_nullable FROM information_schema.columns "
+        "WHERE table_name = 'persona' AND table_schema = current_schema() AND data_type = 'character varying'"
+    ).fetchall()
+    assert sorted(columnas) == [("apellido", 50, "NO"), ("email", 100, "NO"), ("nombre", 50, "NO")]
+    # justo en el límite se guarda; uno más lo rechaza la validación antes de llegar al servidor
+    PersonaDAO.insertar(Persona(nombre="N" * 50, apellido="A" * 50, email="e" * 100))
+    with pytest.raises(ErrorDatosPersona, match="como máximo 100 caracteres y tiene 101"):
+        PersonaDAO.insertar(Persona(nombre="N", apellido="A", email="e" * 101))
 
 
 def test_crear_tabla_es_idempotente_y_no_borra(tabla: None, filas) -> None:
