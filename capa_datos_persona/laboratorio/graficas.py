@@ -3,9 +3,10 @@
 * :func:`grafica_ocupacion`: un registro, con líneas escalonadas (en uso,
   disponibles, esperando, sesiones en el servidor), el límite ``MAX_CON`` y
   marcas de los eventos.
-* :func:`comparar_experimentos`: varios registros lado a lado, misma escala.
+* :func:`comparar_experimentos`: varios registros en una cuadrícula de dos
+  columnas, con la misma escala vertical y una sola leyenda.
 * :func:`grafica_carga`, :func:`grafica_barrido`, :func:`grafica_ganancia`: las
-  de la carga con varios hilos (:mod:`.concurrencia`, cuaderno 7).
+  de la carga con varios hilos (:mod:`.concurrencia`, cuaderno 8).
 
 Las funciones devuelven la figura; en un cuaderno basta con asignarla
 (``fig = ...``) para que se muestre una sola vez.
@@ -41,7 +42,7 @@ TAMANO_LETRA = 13
 SERIES = (
     # columna, etiqueta, color, estilo, grosor
     ("en_uso", "en uso (prestadas)", "tab:red", "-", 2.8),
-    ("disponibles", "disponibles (libres en el pool)", "tab:green", "-", 2.0),
+    ("disponibles", "libres (disponibles en el pool)", "tab:green", "-", 2.0),
     ("esperando", "peticiones esperando", "tab:purple", "-", 2.0),
     ("sesiones_servidor", "sesiones en el servidor (pg_stat_activity)", "0.35", "--", 1.6),
 )
@@ -62,7 +63,12 @@ def grafica_ocupacion(
     maximo: int | None = None,
     leyenda: bool = True,
 ) -> Figure:
-    """Dibuja un registro de ocupación y devuelve la figura."""
+    """Dibuja un registro de ocupación y devuelve la figura.
+
+    La leyenda va **fuera** de los datos: debajo del gráfico si la figura es
+    suya, a la derecha si dibuja en un ``ax`` ajeno.
+    """
+    propia = ax is None
     if ax is None:
         fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
     else:
@@ -93,27 +99,48 @@ def grafica_ocupacion(
     ax.set_yticks(range(0, tope + 2))
     ax.tick_params(labelsize=TAMANO_LETRA - 1)
     ax.grid(True, alpha=0.3)
-    if leyenda:
-        ax.legend(loc="upper left", fontsize=TAMANO_LETRA - 3, framealpha=0.9)
+    if leyenda and propia:
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3,
+                   fontsize=TAMANO_LETRA - 2, frameon=False)
+    elif leyenda:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=TAMANO_LETRA - 3, framealpha=0.9)
     return fig
 
 
 def comparar_experimentos(experimentos: Sequence[ConRegistro]) -> Figure:
-    """Los experimentos lado a lado, con el mismo eje vertical y una leyenda común."""
-    fig, ejes = plt.subplots(1, len(experimentos), figsize=(6 * len(experimentos), 5.5), sharey=True,
-                             layout="constrained")
-    ejes = list(ejes) if len(experimentos) > 1 else [ejes]
-    for ax, exp in zip(ejes, experimentos):
+    """Los experimentos en una cuadrícula de dos columnas, con el mismo eje vertical y una leyenda común.
+
+    Con tres experimentos la leyenda ocupa el cuarto hueco de la cuadrícula; así
+    cada panel conserva un tamaño legible al ancho de un cuaderno.
+    """
+    columnas = min(len(experimentos), 2)
+    filas = -(-len(experimentos) // columnas)
+    fig, ejes = plt.subplots(filas, columnas, figsize=(6.5 * columnas, 4.4 * filas + 0.8), sharey=True,
+                             layout="constrained", squeeze=False)
+    todos = list(ejes.flat)
+    for ax, exp in zip(todos, experimentos):
         grafica_ocupacion(exp.registro, titulo=exp.nombre, ax=ax, leyenda=False)
-    for ax in ejes[1:]:
-        ax.set_ylabel("")
+    usados = todos[: len(experimentos)]
+    for i, ax in enumerate(usados):
+        if i % columnas:
+            ax.set_ylabel("")
     manejadores: dict[str, Line2D] = {}
-    for ax in ejes:
+    for ax in usados:
         for h, etiqueta in zip(*ax.get_legend_handles_labels()):
             manejadores.setdefault(etiqueta, h)
-    fig.legend(list(manejadores.values()), list(manejadores.keys()), loc="outside lower center",
-               ncol=4, fontsize=TAMANO_LETRA - 2)
-    fig.suptitle("Ocupación del pool en los tres experimentos", fontsize=TAMANO_LETRA + 4)
+    sobrantes = todos[len(experimentos):]
+    if sobrantes:
+        # El hueco libre de la cuadrícula aloja la leyenda (fuera de los datos); sus ejes se quitan.
+        hueco = sobrantes[0].get_subplotspec().get_position(fig)
+        for ax in sobrantes:
+            fig.delaxes(ax)
+        fig.legend(list(manejadores.values()), list(manejadores.keys()), loc="center",
+                   bbox_to_anchor=(hueco.x0, hueco.y0, hueco.width, hueco.height),
+                   fontsize=TAMANO_LETRA - 1, frameon=False)
+    else:
+        fig.legend(list(manejadores.values()), list(manejadores.keys()), loc="outside lower center",
+                   ncol=3, fontsize=TAMANO_LETRA - 2, frameon=False)
+    fig.suptitle("Ocupación del pool en los experimentos", fontsize=TAMANO_LETRA + 4)
     return fig
 
 
