@@ -14,4 +14,8 @@ o hacen tablas cargan pandas y matplotlib, que tardan)::
 * :mod:`.concurrencia`: varios hilos contra el pool, barrido de tamaños, ``max_waiting``.
 * :mod:`.fallos`: cortar sesiones y reiniciar el servidor con el pool abierto.
 * :mod:`.fugas`: el detector de fugas de conexiones.
+* :mod:`.tablero`: el pool en vivo (fichas por conexión, cola con cuenta atrás, sesiones) y su repetición.
+* :mod:`.asincrono`: hilos frente a corrutinas con ``AsyncConnectionPool`` (cuaderno 11).
+* :mod:`.aplicacion`: la aplicación con tres fallos del diagnóstico final (cuaderno 12).
+* :mod:`.ejercicios`: las comprobaciones de los ejercicios «Ponte a prueba».
 """
