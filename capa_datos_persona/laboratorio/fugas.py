@@ -52,13 +52,17 @@ def segundos(valor: float, formato: str = "g") -> str:
 def origen_de_llamada(marco: FrameType | None = None) -> tuple[str, int]:
     """``(archivo, línea)`` del primer marco fuera de este paquete y de ``psycopg``.
 
+    Un módulo del paquete que hace de «código del alumno» (la aplicación del
+    cuaderno 12) lo declara con ``CODIGO_DE_APLICACION = True``.
+
     Es lo único que se guarda en cada préstamo (barato); el texto legible se
     compone solo cuando hace falta mostrarlo (:func:`describir_origen`).
     """
     marco = marco or sys._getframe(1)
     while marco is not None:
         archivo = marco.f_code.co_filename
-        if not (archivo.startswith(_PAQUETE) or f"{os.sep}psycopg" in archivo):
+        es_del_curso = archivo.startswith(_PAQUETE) and not marco.f_globals.get("CODIGO_DE_APLICACION")
+        if not (es_del_curso or f"{os.sep}psycopg" in archivo):
             return archivo, marco.f_lineno
         marco = marco.f_back
     return "desconocido", 0
