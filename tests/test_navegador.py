@@ -3,117 +3,72 @@
 Arranca JupyterLab en un puerto libre de 127.0.0.1 con un token, abre con el
 Chromium del sistema (Playwright, sin descargar navegadores) una COPIA del
 cuaderno 2, ejecuta todas sus celdas y comprueba que aparecen una línea de
-salida conocida y la gráfica de ocupación. Guarda una captura en la carpeta
-temporal de la prueba. Sin Chromium o sin Playwright se salta con un motivo.
+salida conocida y la gráfica de ocupación. Si el cuaderno usa el tablero del
+pool (``laboratorio/tablero.py``), comprueba también que se ve. Guarda las
+capturas en la carpeta temporal de la prueba. Sin Chromium o sin Playwright
+se salta con un motivo.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-RAIZ = Path(__file__).resolve().parent.parent
+from _jupyterlab import CHROMIUM, RAIZ, SIN_CHROMIUM, JupyterLab, jupyterlab, lanzar_chromium
+
 CUADERNO = "02_liberacion_automatica_with.ipynb"
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 LINEA_CONOCIDA = "procesos del servidor distintos: 1"
 ULTIMA_LINEA = "Sesiones de este kernel abiertas en el servidor: 0"
+MODULO_TABLERO = RAIZ / "capa_datos_persona" / "laboratorio" / "tablero.py"
+CLASE_TABLERO = "tp-tablero"  # el elemento raíz del HTML que dibuja Tablero (tablero.py, _dibujar)
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright no está instalado")
+nbformat = pytest.importorskip("nbformat", reason="nbformat no está instalado")
 pytestmark = [
     pytest.mark.slow,  # arranca JupyterLab y un navegador: decenas de segundos
-    pytest.mark.skipif(CHROMIUM is None, reason="no hay Chromium en este equipo (apt-get install chromium)"),
+    pytest.mark.skipif(CHROMIUM is None, reason=SIN_CHROMIUM),
 ]
 
 
-def _puerto_libre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _usa_el_tablero() -> bool:
+    """¿El cuaderno 2 dibuja el tablero del pool? (Si aún no, esa parte de la prueba no se hace.)"""
+    if not MODULO_TABLERO.exists():
+        return False
+    cuaderno = nbformat.read(RAIZ / "notebooks" / CUADERNO, as_version=4)
+    return any("Tablero" in celda.source for celda in cuaderno.cells if celda.cell_type == "code")
 
 
 @pytest.fixture
-def jupyterlab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """JupyterLab sirviendo una copia de notebooks/ (el original no se modifica)."""
+def jupyterlab_con_copia(tmp_path: Path) -> Iterator[tuple[JupyterLab, Path]]:
+    """JupyterLab sirviendo una copia del cuaderno 2 (el original no se modifica)."""
     carpeta = tmp_path / "cuadernos"
     carpeta.mkdir()
     # Copia SIN salidas: lo que aparezca en pantalla lo habrá producido esta ejecución.
-    import nbformat
-
     cuaderno = nbformat.read(RAIZ / "notebooks" / CUADERNO, as_version=4)
     for celda in cuaderno.cells:
         if celda.cell_type == "code":
             celda.outputs, celda.execution_count = [], None
     nbformat.write(cuaderno, carpeta / CUADERNO)
-    # Ajustes de JupyterLab: sin preguntar por noticias ni por el kernel.
-    ajustes = tmp_path / "settings" / "@jupyterlab"
-    (ajustes / "apputils-extension").mkdir(parents=True)
-    (ajustes / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    puerto, token = _puerto_libre(), secrets.token_hex(16)
-    entorno = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-    }
-    orden = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={puerto}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={carpeta}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    if os.name != "nt" and os.geteuid() == 0:
-        orden.append("--allow-root")
-    registro = open(tmp_path / "jupyterlab.log", "w")
-    proceso = subprocess.Popen(orden, env=entorno, stdout=registro, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{puerto}"
-    try:
-        limite = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proceso.poll() is not None or time.monotonic() > limite:
-                pytest.fail("JupyterLab no arrancó:\n" + (tmp_path / "jupyterlab.log").read_text())
-            time.sleep(0.3)
-        yield f"{url}/lab/tree/{CUADERNO}?token={token}", tmp_path
-    finally:
-        proceso.terminate()
-        try:
-            proceso.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proceso.kill()
-            proceso.wait()
-        registro.close()
+    with jupyterlab(carpeta, tmp_path) as servidor:
+        yield servidor, tmp_path
 
 
-def test_jupyterlab_ejecuta_el_cuaderno_with(jupyterlab: tuple[str, Path]) -> None:
-    url, carpeta = jupyterlab
+def test_jupyterlab_ejecuta_el_cuaderno_with(jupyterlab_con_copia: tuple[JupyterLab, Path]) -> None:
+    servidor, carpeta = jupyterlab_con_copia
     captura = carpeta / "jupyterlab_cuaderno_2.png"
-    with playwright_api.sync_playwright() as p:
-        navegador = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            ],
+    captura_tablero = carpeta / "tablero.png"
+    con_tablero = _usa_el_tablero()
+    if con_tablero:
+        assert f'class="{CLASE_TABLERO}"' in MODULO_TABLERO.read_text(encoding="utf-8"), (
+            f"tablero.py ya no dibuja class=\"{CLASE_TABLERO}\": actualiza CLASE_TABLERO en esta prueba"
         )
+    with playwright_api.sync_playwright() as p:
+        navegador = lanzar_chromium(p)
         try:
             pagina = navegador.new_page(viewport={"width": 1400, "height": 1000})
-            pagina.goto(url)
+            pagina.goto(servidor.direccion(f"lab/tree/{CUADERNO}"))
             pagina.locator(".jp-Notebook").first.wait_for(timeout=60_000)
             # JupyterLab puede preguntar qué kernel usar: el del cuaderno (Python 3)
             elegir = pagina.locator(".jp-Dialog button", has_text="Select")
@@ -134,7 +89,22 @@ def test_jupyterlab_ejecuta_el_cuaderno_with(jupyterlab: tuple[str, Path]) -> No
             grafica.scroll_into_view_if_needed()
             assert grafica.evaluate("img => img.naturalWidth") > 500
             pagina.screenshot(path=str(captura))
+            if con_tablero:
+                # el estado final del tablero, que queda en la salida al terminar la celda
+                tablero = pagina.locator(f".jp-OutputArea-output .{CLASE_TABLERO}").first
+                tablero.wait_for(state="attached", timeout=30_000)
+                tablero.scroll_into_view_if_needed()
+                tablero.wait_for(state="visible", timeout=10_000)
+                caja = tablero.bounding_box()
+                assert caja is not None and caja["width"] > 300 and caja["height"] > 100, caja
+                assert caja["y"] < 1000 and caja["y"] + caja["height"] > 0, "el tablero no quedó a la vista"
+                pagina.screenshot(path=str(captura_tablero))
         finally:
             navegador.close()
     assert captura.stat().st_size > 10_000
     print(f"Captura guardada en {captura}")
+    if con_tablero:
+        assert captura_tablero.stat().st_size > 10_000
+        print(f"Captura del tablero guardada en {captura_tablero}")
+    else:
+        print(f"El cuaderno 2 aún no usa el tablero del pool ({MODULO_TABLERO.name}): no se comprueba.")
