@@ -162,7 +162,7 @@ def test_jornada_con_informes_deja_el_plazo_en_las_cinco_sesiones() -> None:
     jornada = aplicacion.jornada_con_informes()
     assert (jornada.cuenta("bien", "informe"), jornada.cuenta("bien", "ver")) == (5, 8)
     assert jornada.errores("exportar") == {"QueryCanceled": 6}
-    assert jornada.ejemplos() == "QueryCanceled (SQLSTATE 57014): canceling statement due to statement timeout"
+    assert jornada.ejemplos().startswith("QueryCanceled (SQLSTATE 57014): ")  # el resto, en el idioma del servidor
     assert aplicacion.ajustes_de_sesion() == [{"statement_timeout": "50ms"}] * aplicacion.TAMANO_POOL
     assert aplicacion.resumen_ajustes([{"statement_timeout": "50ms"}, {}]) == (
         "conexión 1: statement_timeout = 50ms\nconexión 2: nada cambiado"
@@ -198,7 +198,7 @@ def test_desplegar_tres_pools_de_tres_contra_un_limite_de_seis() -> None:
     assert [p.listo for p in despliegue.procesos] == [True, True, False]
     tercero = despliegue.procesos[2]
     assert tercero.error == "PoolTimeout: pool initialization incomplete after 1.5 sec"
-    assert tercero.servidor == f'FATAL:  too many connections for role "{despliegue.rol}"'
+    assert tercero.servidor.startswith("FATAL:") and despliegue.rol in tercero.servidor  # texto en el idioma del servidor
     assert despliegue.sesiones == {"capa_app:proceso_1": 3, "capa_app:proceso_2": 3}
     assert "procesos listos: 2 de 3" in str(despliegue)
     assert aplicacion.ultima("despliegue") is despliegue
