@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import matplotlib
 import psycopg
 import pytest
+from psycopg_pool import PoolTimeout
 
 matplotlib.use("Agg")
 
@@ -132,6 +134,90 @@ def test_arranca_y_para_limpiamente(directa: psycopg.Connection) -> None:
 def test_intervalo_invalido() -> None:
     with pytest.raises(ValueError, match="intervalo"):
         RegistradorOcupacion(intervalo=0)
+    with pytest.raises(ValueError, match="intervalo lento"):
+        RegistradorOcupacion(intervalo_lento=0)
+
+
+# --- Muestras por suceso: el registrador no necesita sondear para ver los préstamos -----------------------------
+
+
+def test_una_fila_por_suceso_sin_esperar_al_hilo() -> None:
+    # Con un intervalo de un minuto el hilo de fondo no llega a mirar: todo sale de los avisos del pool.
+    with RegistradorOcupacion(intervalo=60, consultar_servidor=False) as registro:
+        for _ in range(3):
+            with Conexion.obtener_conexion():
+                pass
+    filas = registro.filas()
+    assert len(filas) == 1 + 6 + 1  # al empezar, una por préstamo y por devolución, al terminar
+    assert [f[3] for f in filas] == [0, 1, 0, 1, 0, 1, 0, 0]  # en uso
+    assert registro.miradas == 2  # solo la primera y la última
+    assert list(registro.eventos["t"]) == [f[0] for f in filas[1:-1]]  # cada evento, con su fila
+    m = registro.muestras
+    assert len(m) == len(filas) + 1  # y la rejilla: una fila cada minuto (la de t = 0)
+    assert m["t"].is_monotonic_increasing
+
+
+def test_la_rejilla_repite_el_ultimo_estado_cada_intervalo() -> None:
+    with RegistradorOcupacion(intervalo=0.01, consultar_servidor=False) as registro:
+        conexion = Conexion.obtener_conexion_manual()
+        time.sleep(0.3)
+        Conexion.liberar_conexion(conexion)
+        time.sleep(0.1)
+    m = registro.muestras
+    assert 0.008 <= m["t"].diff().median() <= 0.012
+    prestada = m[(m["t"] > 0.05) & (m["t"] < 0.25)]
+    assert len(prestada) >= 15 and (prestada["en_uso"] == 1).all()
+    assert m["en_uso"].iloc[-1] == 0
+    assert registro.miradas < 10  # nada cambió por su cuenta: el hilo miró cada 0,1 s, no cada 10 ms
+
+
+def test_en_cola_deja_su_muestra_pero_no_un_evento() -> None:
+    Conexion.MAX_CON = 1
+    with RegistradorOcupacion(intervalo=60, consultar_servidor=False) as registro:
+        retenida = Conexion.obtener_conexion_manual()
+        with pytest.raises(PoolTimeout):
+            Conexion.obtener_conexion_manual(timeout=0.1)
+        Conexion.liberar_conexion(retenida)
+    m, e = registro.muestras, registro.eventos
+    assert list(e["evento"]) == ["obtenida", "timeout", "devuelta"]  # «en_cola» no es un evento de la tabla...
+    assert m["esperando"].max() == 1  # ...pero su muestra ve la petición en cola en el mismo instante
+    # La petición caducada sigue en la cola (requests_waiting) hasta la devolución siguiente.
+    t_timeout = e.loc[e["evento"] == "timeout", "t"].iloc[0]
+    assert m.loc[m["t"] == t_timeout, "esperando"].iloc[0] == 1
+    assert m["esperando"].iloc[-1] == 0
+
+
+def test_consulta_el_servidor_menos_a_menudo_de_lo_que_muestrea() -> None:
+    Conexion.obtener_pool()
+    with RegistradorOcupacion(intervalo=0.005) as registro:
+        time.sleep(0.6)  # nada cambia
+    m = registro.muestras
+    assert len(m) >= 30
+    assert registro.consultas_servidor <= 0.6 / 0.1 + 4  # una cada 0,1 s, más la primera y la última
+    assert len(registro.filas()) <= 4  # nada cambió: la rejilla pone el resto
+    assert m["sesiones_servidor"].notna().all()  # cada muestra lleva la última cifra leída
+    assert (m["sesiones_servidor"] == m["tamano"]).all()
+
+
+def test_un_evento_propio_acerca_las_consultas_al_servidor() -> None:
+    Conexion.obtener_pool()
+    with RegistradorOcupacion(intervalo=0.01) as registro:
+        time.sleep(0.3)
+        antes = registro.consultas_servidor
+        registro.evento("algo")
+        time.sleep(0.3)
+        durante = registro.consultas_servidor - antes
+    assert antes <= 6
+    assert durante >= 10  # en la ventana rápida, una consulta en cada muestra (cada 10 ms)
+
+
+def test_anotar_sesiones_de_otro() -> None:
+    with RegistradorOcupacion(intervalo=60, consultar_servidor=False) as registro:
+        registro.anotar_sesiones(3)
+        with Conexion.obtener_conexion():
+            pass
+    filas = registro.filas()
+    assert [f[5] for f in filas] == [None, 3, 3, 3]  # sin cifra al empezar; luego, la que se anotó
 
 
 @pytest.mark.slow
