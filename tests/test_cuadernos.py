@@ -53,3 +53,11 @@ def test_forma_de_episodio(cuaderno: Path) -> None:
     ), "el cuaderno termina cerrando el pool y comprobando que no queda nada"
     for i, celda in enumerate(celdas):
         assert "slide_type" in celda.get("metadata", {}).get("slideshow", {}), f"celda {i}: sin tipo de diapositiva"
+
+
+def test_sanitize_en_ascii() -> None:
+    """nbval lee ``sanitize.cfg`` con la codificación del sistema (cp1252 en Windows): solo ASCII.
+
+    Un carácter no ASCII en una expresión se escribe con su escape (``\\u00b5`` para «µ»).
+    """
+    (RAIZ / "tests" / "sanitize.cfg").read_bytes().decode("ascii")
