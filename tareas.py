@@ -275,6 +275,9 @@ def orden_lab(python: str, resto: list[str], windows: bool = ES_WINDOWS) -> list
     carpeta = ["--notebook-dir", str(RAIZ / "notebooks")]
     if windows:
         return [python, "-c", ARRANQUE_LAB_WINDOWS, *carpeta, *resto]
+    # Como root (un contenedor Docker, Colab, CI) JupyterLab se niega a arrancar sin --allow-root.
+    if os.geteuid() == 0 and "--allow-root" not in resto:
+        carpeta.append("--allow-root")
     return [python, "-m", "jupyter", "lab", *carpeta, *resto]
 
 
