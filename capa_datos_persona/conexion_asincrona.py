@@ -53,6 +53,8 @@ class ConexionAsincrona:
     _bucle: ClassVar[asyncio.AbstractEventLoop | None] = None
     _servidor: ClassVar[Destino | None] = None
     _prestamos: ClassVar[Prestamos] = Prestamos()
+    _cerrojo: ClassVar[asyncio.Lock | None] = None
+    _cerrojo_bucle: ClassVar[asyncio.AbstractEventLoop | None] = None
 
     # --- Prestar y devolver -------------------------------------------------------------
 
@@ -106,21 +108,26 @@ class ConexionAsincrona:
         """El pool asíncrono, creado y abierto (``await pool.open()``) la primera vez."""
         if cls._pool is None:
             bucle = asyncio.get_running_loop()
-            servidor = await asyncio.to_thread(usar_servidor)  # arrancar el embebido bloquea: fuera del bucle
-            ajustes = ajustes_de_conexion(servidor, cls.nombre_aplicacion(), cls.TIMEOUT)
-            await asyncio.to_thread(probar_servidor, servidor, ajustes)
-            pool = PoolObservableAsincrono(
-                conninfo_vigente(servidor), min_size=cls.MIN_CON, max_size=cls.MAX_CON, timeout=cls.TIMEOUT,
-                name=cls.NOMBRE_POOL, kwargs=ajustes, open=False,
-            )
-            await pool.open(wait=True, timeout=max(cls.TIMEOUT, 5.0))
-            if cls._pool is not None:  # otra tarea lo creó mientras esperábamos
-                await pool.close()
-            else:
-                cls._pool, cls._bucle, cls._servidor = pool, bucle, servidor
-                log.debug(f"Pool asíncrono '{cls.NOMBRE_POOL}' creado: MIN_CON={cls.MIN_CON}, MAX_CON={cls.MAX_CON}")
+            if cls._cerrojo is None or cls._cerrojo_bucle is not bucle:
+                cls._cerrojo, cls._cerrojo_bucle = asyncio.Lock(), bucle
+            async with cls._cerrojo:  # diez tareas que piden a la vez la primera conexión: un solo pool
+                if cls._pool is None:
+                    await cls._crear_pool(bucle)
         cls._comprobar_bucle()
         return cls._pool
+
+    @classmethod
+    async def _crear_pool(cls, bucle: asyncio.AbstractEventLoop) -> None:
+        servidor = await asyncio.to_thread(usar_servidor)  # arrancar el embebido bloquea: fuera del bucle
+        ajustes = ajustes_de_conexion(servidor, cls.nombre_aplicacion(), cls.TIMEOUT)
+        await asyncio.to_thread(probar_servidor, servidor, ajustes)
+        pool = PoolObservableAsincrono(
+            conninfo_vigente(servidor), min_size=cls.MIN_CON, max_size=cls.MAX_CON, timeout=cls.TIMEOUT,
+            name=cls.NOMBRE_POOL, kwargs=ajustes, open=False,
+        )
+        await pool.open(wait=True, timeout=max(cls.TIMEOUT, 5.0))
+        cls._pool, cls._bucle, cls._servidor = pool, bucle, servidor
+        log.debug(f"Pool asíncrono '{cls.NOMBRE_POOL}' creado: MIN_CON={cls.MIN_CON}, MAX_CON={cls.MAX_CON}")
 
     @classmethod
     def _comprobar_bucle(cls) -> None:
