@@ -4,9 +4,14 @@
 elija el paquete según el entorno). Cada ronda se reparte en tandas; en cada
 tanda todas las variantes corren una vez, en orden aleatorio: así los cambios de
 carga de la máquina las afectan por igual. Las variantes con registrador de
-ocupación van aparte, en :data:`TANDAS_LARGAS` tandas por ronda (junto a su
-referencia sin registrador): arrancar y parar el registrador (abre una conexión
-propia) en tandas cortas inflaría su coste.
+ocupación o con tablero van aparte, en :data:`TANDAS_LARGAS` tandas por ronda
+(junto a su referencia sin ninguno de los dos) de unas décimas de segundo cada
+una (:data:`SEGUNDOS_TANDA_LARGA`, algo más que el refresco del tablero, 0,25 s,
+para que cada tanda pague al menos un dibujo): arrancar y parar el registrador
+o el tablero (abren una conexión propia) en tandas de pocas operaciones
+inflaría su coste. Sus sobrecostes se calculan tanda a tanda (cada variante con
+la referencia de su misma tanda), que resiste mejor los cambios de carga de una
+máquina compartida que la suma de la ronda.
 
 :func:`medir_en_servidores` lo lanza desde el proceso principal: contra un
 embebido temporal y, si hay ``DATABASE_URL`` o ``PG*``, contra ese servidor.
@@ -34,8 +39,10 @@ OPERACIONES = {"normal": (2000, 200), "rapido": (300, 30)}
 """Operaciones por ronda y variante: (rápidas, con una conexión nueva por consulta)."""
 BLOQUES = {"normal": 20, "rapido": 3}
 """Tandas por ronda de las variantes cortas."""
-TANDAS_LARGAS = 2
-"""Tandas por ronda de las variantes del registrador de ocupación y su referencia."""
+TANDAS_LARGAS = {"normal": 10, "rapido": 4}
+"""Tandas por ronda de las variantes del registrador de ocupación, del tablero y su referencia."""
+SEGUNDOS_TANDA_LARGA = 0.3
+"""Duración aproximada de cada tanda larga: sus operaciones se calculan midiendo unas cuantas antes de empezar."""
 RONDAS_POR_DEFECTO = {"normal": 7, "rapido": 2}
 SEMILLA = 20240601
 AJUSTES: dict[str, Any] = {"application_name": "capa_datos_persona:medir"}
@@ -50,11 +57,13 @@ class Plan:
     bloques: int
     n_rapidas: int
     n_conectar: int
+    tandas_largas: int = 10
+    segundos_tanda_larga: float = SEGUNDOS_TANDA_LARGA
 
     @classmethod
     def elegir(cls, rapido: bool, repeticiones: int | None) -> Plan:
         modo = "rapido" if rapido else "normal"
-        return cls(repeticiones or RONDAS_POR_DEFECTO[modo], BLOQUES[modo], *OPERACIONES[modo])
+        return cls(repeticiones or RONDAS_POR_DEFECTO[modo], BLOQUES[modo], *OPERACIONES[modo], TANDAS_LARGAS[modo])
 
 
 class Variantes:
@@ -64,9 +73,11 @@ class Variantes:
     sin llamadas intermedias que sumarían su propio coste a cada operación.
     """
 
-    def __init__(self, conninfo: str, fugas: ModuleType | None) -> None:
+    def __init__(self, conninfo: str, fugas: ModuleType | None, tablero: ModuleType | None = None) -> None:
         self.conninfo = conninfo
         self.fugas = fugas
+        self.tablero = tablero
+        self.n_tanda_larga = 0
         self.conexion = psycopg.connect(conninfo, **AJUSTES)
         self.version = self.conexion.execute("SHOW server_version").fetchone()[0]
         self.conexion.commit()
@@ -135,6 +146,27 @@ class Variantes:
 
         return medir
 
+    def con_tablero(self) -> Callable[[int], float]:
+        """:meth:`paquete` con un ``Tablero`` abierto y su refresco por defecto (abrirlo y cerrarlo no se cronometra).
+
+        No se muestra (no hay cuaderno), pero se dibuja igual en cada refresco: se
+        mide todo lo que hace salvo enviar el HTML al navegador.
+        """
+        assert self.tablero is not None
+        Tablero = self.tablero.Tablero
+
+        def medir(n: int) -> float:
+            with Tablero(mostrar=False):
+                return self.paquete(n)
+
+        return medir
+
+    def operaciones_por_tanda_larga(self, segundos: float) -> int:
+        """Cuántas operaciones de :meth:`paquete` caben en ``segundos`` (medido ahora, con una muestra corta)."""
+        self.paquete(50)
+        por_operacion = self.paquete(300) / 300
+        return max(200, min(50_000, round(segundos / por_operacion)))
+
     def cortas(self, plan: Plan) -> dict[str, Variante]:
         variantes = {
             "dedicada": (self.dedicada, plan.n_rapidas),
@@ -148,12 +180,18 @@ class Variantes:
         return variantes
 
     def largas(self, plan: Plan) -> dict[str, Variante]:
-        return {
-            "paquete_largo": (self.paquete, plan.n_rapidas),
-            "registrador_10ms": (self.con_registrador(0.01), plan.n_rapidas),
-            "registrador_1ms": (self.con_registrador(0.001), plan.n_rapidas),
-            "registrador_1ms_solo_pool": (self.con_registrador(0.001, consultar_servidor=False), plan.n_rapidas),
+        """Las variantes de tandas largas: unos :data:`SEGUNDOS_TANDA_LARGA` por tanda, ``plan.tandas_largas`` tandas."""
+        self.n_tanda_larga = self.operaciones_por_tanda_larga(plan.segundos_tanda_larga)
+        n = self.n_tanda_larga * plan.tandas_largas
+        variantes = {
+            "paquete_largo": (self.paquete, n),
+            "registrador_10ms": (self.con_registrador(0.01), n),
+            "registrador_1ms": (self.con_registrador(0.001), n),
+            "registrador_1ms_solo_pool": (self.con_registrador(0.001, consultar_servidor=False), n),
         }
+        if self.tablero is not None:
+            variantes["tablero"] = (self.con_tablero(), n)
+        return variantes
 
     def cerrar(self) -> None:
         Conexion.cerrar_conexiones()
@@ -161,29 +199,48 @@ class Variantes:
         self.conexion.close()
 
 
-def ronda(variantes: dict[str, Variante], tandas: int, azar: random.Random, tiempos: dict[str, list[float]]) -> None:
-    """Una ronda en ``tandas`` tandas intercaladas; añade a ``tiempos`` los µs por operación de cada variante."""
+def ronda(
+    variantes: dict[str, Variante],
+    tandas: int,
+    azar: random.Random,
+    tiempos: dict[str, list[float]],
+    por_tanda: dict[str, list[float]] | None = None,
+) -> None:
+    """Una ronda en ``tandas`` tandas intercaladas; añade a ``tiempos`` los µs por operación de cada variante.
+
+    Con ``por_tanda``, añade además los µs por operación de cada tanda (para comparar tanda a tanda).
+    """
     acumulado = dict.fromkeys(variantes, 0.0)
+    n_tanda = {nombre: max(1, n // tandas) for nombre, (_, n) in variantes.items()}
     for _ in range(tandas):
         orden = list(variantes)
         azar.shuffle(orden)  # que ninguna variante vaya siempre primera o última
         for nombre in orden:
-            funcion, n = variantes[nombre]
-            acumulado[nombre] += funcion(max(1, n // tandas))
-    for nombre, (_, n) in variantes.items():
-        tiempos[nombre].append(acumulado[nombre] / (max(1, n // tandas) * tandas) * 1e6)
+            segundos = variantes[nombre][0](n_tanda[nombre])
+            acumulado[nombre] += segundos
+            if por_tanda is not None:
+                por_tanda[nombre].append(segundos / n_tanda[nombre] * 1e6)
+    for nombre in variantes:
+        tiempos[nombre].append(acumulado[nombre] / (n_tanda[nombre] * tandas) * 1e6)
 
 
-def cronometrar(cortas: dict[str, Variante], largas: dict[str, Variante], plan: Plan) -> dict[str, list[float]]:
-    """Calienta todas las variantes y mide ``plan.rondas`` rondas: µs por operación, una cifra por ronda."""
+def cronometrar(
+    cortas: dict[str, Variante], largas: dict[str, Variante], plan: Plan
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Calienta todas las variantes y mide ``plan.rondas`` rondas.
+
+    Devuelve los µs por operación de cada variante, una cifra por ronda, y los
+    de las variantes largas, una cifra por tanda.
+    """
     for funcion, n in [*cortas.values(), *largas.values()]:  # calentamiento
         funcion(max(10, n // 10))
     tiempos: dict[str, list[float]] = {nombre: [] for nombre in [*cortas, *largas]}
+    por_tanda: dict[str, list[float]] = {nombre: [] for nombre in largas}
     azar = random.Random(SEMILLA)
     for _ in range(plan.rondas):
         ronda(cortas, plan.bloques, azar, tiempos)
-        ronda(largas, TANDAS_LARGAS, azar, tiempos)
-    return tiempos
+        ronda(largas, plan.tandas_largas, azar, tiempos, por_tanda)
+    return tiempos, por_tanda
 
 
 def _modulo_fugas() -> ModuleType | None:
@@ -195,6 +252,15 @@ def _modulo_fugas() -> ModuleType | None:
     return fugas
 
 
+def _modulo_tablero() -> ModuleType | None:
+    """El tablero del laboratorio, o ``None`` si esta versión del paquete no lo tiene."""
+    try:
+        from capa_datos_persona.laboratorio import tablero
+    except ImportError:
+        return None
+    return tablero
+
+
 def medir_operaciones(plan: Plan) -> dict[str, Any]:
     """(Proceso hijo) Mide todas las variantes contra el servidor que elija el paquete."""
     from capa_datos_persona.logger_base import log
@@ -202,8 +268,8 @@ def medir_operaciones(plan: Plan) -> dict[str, Any]:
 
     log.setLevel("WARNING")  # sin una línea de DEBUG por cada liberar_conexion()
     destino = usar_servidor()  # arranca el embebido si hace falta
-    variantes = Variantes(destino.conninfo, _modulo_fugas())
-    tiempos = cronometrar(variantes.cortas(plan), variantes.largas(plan), plan)
+    variantes = Variantes(destino.conninfo, _modulo_fugas(), _modulo_tablero())
+    tiempos, por_tanda = cronometrar(variantes.cortas(plan), variantes.largas(plan), plan)
     quedan_prestadas = Conexion.prestadas_manualmente()
     variantes.cerrar()
     return {
@@ -212,7 +278,10 @@ def medir_operaciones(plan: Plan) -> dict[str, Any]:
         "host_puerto": list(destino.host_y_puerto()),
         "version": variantes.version,
         "us": tiempos,
+        "us_tandas": por_tanda,
         "detector": variantes.fugas is not None,
+        "tablero": variantes.tablero is not None,
+        "n_tanda_larga": variantes.n_tanda_larga,
         "prestadas_al_final": quedan_prestadas,
     }
 
