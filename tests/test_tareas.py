@@ -145,10 +145,11 @@ def test_sin_orden_muestra_el_uso_con_todas_las_ordenes() -> None:
 def test_make_estado_y_detener_pasan_por_tareas_py() -> None:
     if shutil.which("make") is None:
         pytest.skip("no hay make en esta máquina")
-    # Sin las variables de un `make` que nos lance (`make test`): si no, escribe «make[1]: Entering...».
+    # Sin las variables de un `make` que nos lance (`make test ARGS=...`): si no, escribe
+    # «make[1]: Entering...» y hereda su ARGS.
     entorno = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     resultado = subprocess.run(
-        ["make", "-n", "estado", "detener", "PYTHON=python"], capture_output=True, text=True, cwd=RAIZ, timeout=60,
+        ["make", "-n", "estado", "detener", "PYTHON=python", "ARGS="], capture_output=True, text=True, cwd=RAIZ, timeout=60,
         env=entorno,
     )
     assert resultado.returncode == 0, resultado.stderr
