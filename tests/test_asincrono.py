@@ -12,6 +12,7 @@ import pytest
 from capa_datos_persona import Conexion, ConexionAsincrona
 from capa_datos_persona.laboratorio import asincrono
 from capa_datos_persona.laboratorio.diagnostico import contar_sesiones_del_pool
+from capa_datos_persona.laboratorio.esperas import esperar_hasta
 from capa_datos_persona.laboratorio.ejercicios import cuaderno_11
 
 matplotlib.use("Agg")
@@ -58,7 +59,7 @@ def test_la_misma_carga_con_hilos_y_con_corrutinas() -> None:
         assert asincrono.ultima_medida(modo, 12, 3, 0.02) is medida
     # Los dos pools se cerraron: ninguna sesión suya sigue en el servidor.
     assert asincrono.sesiones_asincronas(espera=3) == 0
-    assert contar_sesiones_del_pool() == 0
+    assert esperar_hasta(lambda: contar_sesiones_del_pool() == 0, 5.0, pausa=0.05)
 
 
 def test_una_peticion_que_falla_se_anota() -> None:
