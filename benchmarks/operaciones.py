@@ -180,7 +180,7 @@ class Variantes:
         return variantes
 
     def largas(self, plan: Plan) -> dict[str, Variante]:
-        """Las variantes de tandas largas: unos :data:`SEGUNDOS_TANDA_LARGA` por tanda, ``plan.tandas_largas`` tandas."""
+        """Las variantes largas: unos :data:`SEGUNDOS_TANDA_LARGA` por tanda, ``plan.tandas_largas`` tandas."""
         self.n_tanda_larga = self.operaciones_por_tanda_larga(plan.segundos_tanda_larga)
         n = self.n_tanda_larga * plan.tandas_largas
         variantes = {

@@ -178,7 +178,7 @@ def test_el_registrador_de_dentro_tiene_los_sucesos() -> None:
 def test_origen_en_un_hilo_del_laboratorio_es_la_funcion_del_hilo() -> None:
     with Tablero(mostrar=False) as tablero:
         concurrencia.ejecutar_carga(hilos=2, usos=2, argumento=0.0, registrar=False)
-    origenes = {describir_prestamo(h[3], h[4]) for h in tablero._historia if h[1] == "obtenida"}
+    origenes = {describir_prestamo(origen, nombre) for _t, _id, origen, _hilo, nombre in tablero.prestamos()}
     assert origenes and all(re.fullmatch(r"hilo carga-[01]: trabajar\(\) en concurrencia\.py:\d+", o)
                             for o in origenes), origenes
 

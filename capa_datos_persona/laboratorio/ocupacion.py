@@ -71,6 +71,14 @@ SUCESOS_SIN_EVENTO = frozenset({"en_cola"})
 Lector = Callable[[], tuple[int, int, int]]
 """Función que lee ``(tamaño, disponibles, esperando)`` del pool."""
 
+_reloj = time.perf_counter
+
+# Cada fila anotada es una tupla:
+#   (t, tamano, disponibles, en_uso, esperando, sesiones_servidor, suceso, conexion, extra)
+# las del hilo de fondo llevan suceso = conexion = extra = None; «extra» es lo que añade quien pasa los sucesos
+# (el tablero: quién pidió la conexión). Una sola tupla por suceso: es lo que cuesta registrar.
+_SUCESO, _CONEXION, _EXTRA = 6, 7, 8
+
 
 def lector_de_estado(pool: Any) -> Lector:
     """Una función que lee ``(tamaño, disponibles, esperando)`` del pool, lo más barata posible.
@@ -139,15 +147,21 @@ class RegistradorOcupacion:
         self.consultar_servidor = consultar_servidor
         self.intervalo_lento = max(intervalo, INTERVALO_LENTO) if intervalo_lento is None else intervalo_lento
         self._filas: list[tuple[Any, ...]] = []
-        self._eventos: list[tuple[float, str, int | None]] = []
+        self._anotar = self._filas.append  # el camino caliente se ahorra buscar el método en cada suceso
+        self._eventos_previos: list[tuple[float, str, int | None]] = []  # eventos propios antes de iniciar()
         self._parar = False
         self._aviso = threading.Event()  # despierta al hilo de fondo (para parar, o para mirar ya)
         self._hilo: threading.Thread | None = None
+        self._iniciado = False
         self._inicio = 0.0
         self._fin: float | None = None
         self._conexion: psycopg.Connection | None = None
         self._aplicacion = Conexion.nombre_aplicacion()
         self._leer: Lector | None = None
+        self._observador: Callable[[str, Any], None] | None = None
+        self._directo = False
+        self._libres: Any = ()
+        self._cola: Any = ()
         self._sesiones: int | None = None  # la última cifra leída del servidor
         self._tamano_visto = -1  # el tamaño del pool en la última mirada del hilo
         self._rapido_hasta = 0.0  # hasta cuándo mira cada `intervalo` (time.perf_counter())
@@ -158,36 +172,46 @@ class RegistradorOcupacion:
 
     # --- Arrancar y parar ----------------------------------------------------------------
 
-    def iniciar(self, avisos: bool = True) -> RegistradorOcupacion:
+    def iniciar(self, avisos: bool = True, hilo: bool = True) -> RegistradorOcupacion:
         """Empieza a registrar (lo hace ``with``).
 
         Con ``avisos=False`` no se apunta como observador del pool: quien lo use
-        le pasa él mismo cada suceso (el tablero, que así añade un solo observador).
+        apunta uno hecho con :meth:`observador` (el tablero, que así añade un solo
+        observador, con lo suyo dentro). Con ``hilo=False`` no arranca su hilo de
+        fondo: quien lo use llama a :meth:`mirar` cuando le venga bien (el tablero,
+        en cada dibujo, desde su propio hilo).
         """
-        if self._hilo is not None:
+        if self._iniciado:
             raise RuntimeError("Este registrador ya se inició; crea uno nuevo para otro experimento.")
         if self.pool is None:
             self.pool = Conexion.obtener_pool()
         self._leer = lector_de_estado(self.pool)
+        self._directo = self._leer.__name__ == "directo"  # los atributos de psycopg_pool están donde se esperan
+        if self._directo:  # psycopg_pool vacía estas colas, nunca las cambia por otras: se pueden guardar
+            self._libres, self._cola = self.pool._pool, self.pool._waiting  # type: ignore[union-attr]
         if self.consultar_servidor:
             self._conexion = abrir_conexion_directa()
         self._inicio = time.perf_counter()
         self._mirar(inicial=True)
+        self._observador = self.observador()
         if avisos:
-            self.pool.observadores.append(self._al_suceso)
-        self._hilo = threading.Thread(target=self._bucle, name="registrador-ocupacion", daemon=True)
-        self._hilo.start()
+            self.pool.observadores.append(self._observador)
+        self._iniciado = True
+        if hilo:
+            self._hilo = threading.Thread(target=self._bucle, name="registrador-ocupacion", daemon=True)
+            self._hilo.start()
         return self
 
     def detener(self) -> None:
-        if self._hilo is None or self._fin is not None:
+        if not self._iniciado or self._fin is not None:
             return
         self._parar = True
         self._aviso.set()
-        self._hilo.join()
+        if self._hilo is not None:
+            self._hilo.join()
         assert self.pool is not None
-        if self._al_suceso in self.pool.observadores:
-            self.pool.observadores.remove(self._al_suceso)
+        if self._observador in self.pool.observadores:
+            self.pool.observadores.remove(self._observador)
         self._mirar(siempre=True)
         self._fin = time.perf_counter()
         if self._conexion is not None:
@@ -197,7 +221,7 @@ class RegistradorOcupacion:
     @property
     def activo(self) -> bool:
         """``True`` entre :meth:`iniciar` y :meth:`detener`."""
-        return self._hilo is not None and self._fin is None
+        return self._iniciado and self._fin is None
 
     def __enter__(self) -> RegistradorOcupacion:
         return self.iniciar()
@@ -218,9 +242,9 @@ class RegistradorOcupacion:
         """
         self._rapido_hasta = time.perf_counter() + VENTANA_RAPIDA
         self._aviso.set()
-        if self._leer is None:  # aún sin iniciar: solo el evento
+        if self._leer is None:  # aún sin iniciar: solo el evento (sin estado del pool)
             ident = None if conexion is None else id(conexion)
-            self._eventos.append((time.perf_counter() - self._inicio, nombre, ident))
+            self._eventos_previos.append((_reloj() - self._inicio, nombre, ident))
             return
         self._al_suceso(nombre, conexion)
 
@@ -241,25 +265,79 @@ class RegistradorOcupacion:
         """Segundos desde el inicio del registro, en el mismo reloj que la columna ``t``."""
         return time.perf_counter() - self._inicio
 
-    def _al_suceso(self, nombre: str, conexion: psycopg.Connection | None) -> None:
-        """Observador del pool: una fila y, salvo ``en_cola``, un evento. Corre en el hilo del suceso.
+    def _al_suceso(self, nombre: str, conexion: psycopg.Connection | None, extra: Any = None) -> float:
+        """Una fila con un suceso (la de :meth:`evento`; los del pool llegan por :meth:`observador`); devuelve su ``t``.
 
         ``en_cola`` llega con el cerrojo del pool tomado: aquí solo se leen
         cifras, sin tomar ningún cerrojo del pool.
         """
-        t = time.perf_counter() - self._inicio
+        t = _reloj() - self._inicio
         tamano, disponibles, esperando = self._leer()  # type: ignore[misc]
-        self._filas.append((t, tamano, disponibles, tamano - disponibles, esperando, self._sesiones))
-        if nombre not in SUCESOS_SIN_EVENTO:
-            self._eventos.append((t, nombre, None if conexion is None else id(conexion)))
-            if tamano == self._tamano_visto:
-                return  # lo normal: nada que el hilo de fondo deba mirar
-        elif tamano == self._tamano_visto and t + self._inicio < self._rapido_hasta:
-            return  # ya está mirando de cerca
-        # Alguien espera (el pool puede crecer por su cuenta) o el pool cambió de tamaño
-        # (el servidor tardará un poco en verlo): que el hilo de fondo mire ya, y de cerca.
+        self._anotar((t, tamano, disponibles, tamano - disponibles, esperando, self._sesiones, nombre,
+                      None if conexion is None else id(conexion), extra))
+        if tamano != self._tamano_visto or (nombre == "en_cola" and t + self._inicio >= self._rapido_hasta):
+            self._despertar(t)
+        return t
+
+    def _despertar(self, t: float) -> None:
+        """Alguien espera (el pool puede crecer por su cuenta) o el pool cambió de tamaño (el servidor
+        tardará un poco en verlo): que el hilo de fondo mire ya, y de cerca."""
         self._rapido_hasta = t + self._inicio + VENTANA_RAPIDA
         self._aviso.set()
+
+    def observador(
+        self,
+        al_prestar: Callable[[Any, float], Any] | None = None,
+        al_encolar: Callable[[float], None] | None = None,
+    ) -> Callable[[str, Any], None]:
+        """El observador del pool de este registrador: una fila por suceso (el camino caliente).
+
+        Es una función con todo lo que necesita a mano (sin buscar atributos en
+        cada suceso): se llama dos veces por préstamo y su coste es lo que frena
+        al experimento. ``al_prestar(conexion, t)``, si se da, se llama en cada
+        ``obtenida`` y lo que devuelve viaja en la misma fila (el tablero anota
+        ahí quién pidió la conexión); ``al_encolar(t)``, en cada ``en_cola``. Se
+        hace después de :meth:`iniciar` (usa su instante inicial).
+        """
+        if not self._directo:
+
+            def lento(nombre: str, conexion: Any) -> None:
+                instante = _reloj() - self._inicio
+                extra = al_prestar(conexion, instante) if al_prestar is not None and nombre == "obtenida" else None
+                t = self._al_suceso(nombre, conexion, extra)
+                if al_encolar is not None and nombre == "en_cola":
+                    al_encolar(t)
+
+            return lento
+        anotar, reloj, inicio, yo = self._anotar, _reloj, self._inicio, self
+        pool, libres, cola = self.pool, self._libres, self._cola
+
+        def directo(nombre: str, conexion: Any) -> None:
+            t = reloj() - inicio
+            tamano = pool._nconns  # type: ignore[union-attr]
+            disponibles = len(libres)
+            esperando = len(cola)
+            if nombre == "obtenida":
+                extra = al_prestar(conexion, t) if al_prestar is not None else None
+                anotar((t, tamano, disponibles, tamano - disponibles, esperando, yo._sesiones, nombre, id(conexion),
+                        extra))
+            else:
+                anotar((t, tamano, disponibles, tamano - disponibles, esperando, yo._sesiones, nombre,
+                        None if conexion is None else id(conexion), None))
+                if nombre == "en_cola":
+                    if al_encolar is not None:
+                        al_encolar(t)
+                    if t + inicio >= yo._rapido_hasta:
+                        yo._despertar(t)
+                        return
+            if tamano != yo._tamano_visto:
+                yo._despertar(t)
+
+        return directo
+
+    def mirar(self) -> None:
+        """Mira ahora lo que el pool no avisa (y el servidor): lo que hace el hilo de fondo en cada vuelta."""
+        self._mirar()
 
     def _mirar(self, inicial: bool = False, siempre: bool = False) -> None:
         """Lo que hace el hilo de fondo (y el principio y el final): mirar el pool y el servidor.
@@ -279,9 +357,9 @@ class RegistradorOcupacion:
         self._tamano_visto = tamano
         estado = (tamano, disponibles, tamano - disponibles, esperando, self._sesiones)
         if inicial:
-            self._filas.append((0.0, *estado))
-        elif siempre or not self._filas or self._filas[-1][1:] != estado:
-            self._filas.append((time.perf_counter() - self._inicio, *estado))
+            self._filas.append((0.0, *estado, None, None, None))
+        elif siempre or not self._filas or self._filas[-1][1:6] != estado:
+            self._filas.append((_reloj() - self._inicio, *estado, None, None, None))
 
     def _consultar_servidor(self, ahora: float, tamano: int) -> None:
         assert self._conexion is not None
@@ -306,8 +384,11 @@ class RegistradorOcupacion:
     # --- Resultados -------------------------------------------------------------------------
 
     def filas(self) -> list[tuple[Any, ...]]:
-        """Las filas anotadas hasta ahora (sin la rejilla), ordenadas por ``t``: tuplas, sin pandas."""
-        return sorted(self._filas[:], key=lambda fila: fila[0])
+        """Las filas anotadas hasta ahora (sin la rejilla), ordenadas por ``t``, sin pandas.
+
+        Tuplas ``(t, tamano, disponibles, en_uso, esperando, sesiones_servidor)``.
+        """
+        return [fila[:6] for fila in sorted(self._filas[:], key=lambda fila: fila[0])]
 
     @property
     def muestras(self) -> pd.DataFrame:
@@ -330,7 +411,11 @@ class RegistradorOcupacion:
     @property
     def eventos(self) -> pd.DataFrame:
         """Una fila por evento: ``t`` (s), ``evento``, ``conexion`` (``id()`` de la conexión o nulo)."""
-        filas = sorted(self._eventos[:], key=lambda fila: fila[0])
+        filas = sorted(
+            [*self._eventos_previos, *((f[0], f[_SUCESO], f[_CONEXION]) for f in self._filas[:]
+                                       if f[_SUCESO] is not None and f[_SUCESO] not in SUCESOS_SIN_EVENTO)],
+            key=lambda fila: fila[0],
+        )
         tabla = pd.DataFrame(filas, columns=list(COLUMNAS_EVENTOS))
         return tabla.astype({"conexion": "Int64"})
 

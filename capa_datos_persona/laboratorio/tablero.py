@@ -56,6 +56,7 @@ import time
 import uuid
 import weakref
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
 from operator import itemgetter
 from types import FrameType, TracebackType
@@ -122,6 +123,11 @@ def _clasificar(archivo: str) -> int:
         clase = _USUARIO
     _CLASES[archivo] = clase
     return clase
+
+
+_getframe = sys._getframe
+_get_ident = threading.get_ident
+_reloj = time.perf_counter
 
 
 def origen_del_prestamo(marco: FrameType | None) -> tuple[str, int, str]:
@@ -284,13 +290,13 @@ class Tablero:
         self._conocidas: dict[int, _Conocida] = {}
         self._cerrojo = threading.Lock()
         self._cerrojo_foto = threading.Lock()
-        self._historia: list[tuple[Any, ...]] = []  # para la repetición
         self._sesiones_historia: list[tuple[float, dict[str, int] | None]] = []
         self._encoladas: list[tuple[float, float, float]] = []  # (t de entrada, t límite, plazo)
-        self._hilos: set[int | None] = set()
+        self._hilos: set[int] = set()  # hilos que pidieron o esperaron una conexión
         self._principal = threading.main_thread().ident
         self._t0 = 0.0
         self._conexion: psycopg.Connection | None = None
+        self._observador: Any = None
         self._parar = threading.Event()
         self._hilo: threading.Thread | None = None
         self._terminado = False
@@ -302,7 +308,6 @@ class Tablero:
         self._filas_leidas = 0
         self._maximos = [0, 0]  # máximo en uso, máximo en cola
         self._timeouts = 0
-        self._eventos_leidos = 0
         self._error: str | None = None
 
     # --- Arrancar y parar -------------------------------------------------------------------------------------
@@ -316,10 +321,12 @@ class Tablero:
         if self.titulo is None:
             self.titulo = f"Tablero del pool «{self.pool.name}»"
         self._conexion = self._abrir_conexion()
-        self.registro.iniciar(avisos=False)  # sus sucesos se los pasa el tablero: un solo observador
+        # Un solo observador (el del registrador, con lo del tablero dentro) y un solo hilo (el del tablero,
+        # que hace también las miradas del registrador en cada dibujo).
+        self.registro.iniciar(avisos=False, hilo=False)
         self._t0 = self.registro.inicio
-        self._registrar = self.registro._al_suceso
-        self.pool.observadores.append(self._al_suceso)
+        self._observador = self.registro.observador(al_prestar=self._al_prestar, al_encolar=self._al_encolar)
+        self.pool.observadores.append(self._observador)
         try:
             primera = self.foto()
             self.html = self._dibujar(primera)
@@ -330,7 +337,7 @@ class Tablero:
                 update_display(self._mime(self.html, primera), raw=True, display_id=self._id_pantalla)
                 self._mostrado = True
         except BaseException:  # sin hilo todavía: deshacer lo abierto y avisar
-            self.pool.observadores.remove(self._al_suceso)
+            self.pool.observadores.remove(self._observador)
             self.registro.detener()
             if self._conexion is not None:
                 self._conexion.close()
@@ -349,8 +356,8 @@ class Tablero:
         self._parar.set()
         self._hilo.join()
         assert self.pool is not None
-        if self._al_suceso in self.pool.observadores:
-            self.pool.observadores.remove(self._al_suceso)
+        if self._observador in self.pool.observadores:
+            self.pool.observadores.remove(self._observador)
         self.registro.detener()
         try:
             final = self._foto_final()
@@ -395,35 +402,50 @@ class Tablero:
 
     # --- Los avisos del pool (en el hilo que pide o devuelve) ----------------------------------------------------
 
-    def _al_suceso(self, evento: str, conexion: psycopg.Connection | None) -> None:
-        self._registrar(evento, conexion)  # la fila del registrador de dentro
-        if evento == "obtenida":
-            t = time.perf_counter() - self._t0
-            info = self._conocidas.get(id(conexion))
-            if info is None or info.ref() is not conexion:
-                info = self._conocer(conexion, t)
-            hilo = threading.get_ident()
-            nombre = None if hilo == self._principal else nombre_de_hilo(threading.current_thread().name)
-            origen = origen_del_prestamo(sys._getframe(2))  # desde getconn(): se salta este marco y el del aviso
-            info.prestada = (t, origen, nombre)
-            info.prestamos += 1
-            self._hilos.add(hilo)
-            self._historia.append((t, "obtenida", info.numero, origen, nombre))
-        elif evento == "devuelta":
-            t = time.perf_counter() - self._t0
-            info = self._conocidas.get(id(conexion))
-            if info is not None:
-                info.devuelta = t
-                self._historia.append((t, "devuelta", info.numero))
-        elif evento == "en_cola":
-            # Llega con el cerrojo del pool tomado: leer sin cerrojos.
-            t = time.perf_counter() - self._t0
-            self._hilos.add(threading.get_ident())
-            cola = self.pool._waiting  # type: ignore[union-attr]
-            plazos = getattr(cola, "plazos", None)
-            if plazos and len(cola):
-                entrada, plazo = plazos.get(id(cola[-1]), (time.monotonic(), 0.0))
-                self._encoladas.append((t, t + entrada + plazo - time.monotonic(), plazo))
+    def _al_prestar(self, conexion: Any, t: float) -> tuple[float, int, tuple[str, int, str], int, str | None]:
+        """En cada préstamo, en el hilo que lo pide: quién lo pidió (la pila solo se puede leer ahora).
+
+        Lo llama el observador del registrador de dentro, que lo guarda en la fila
+        del préstamo: ``(t, id(conexión), origen, hilo, nombre del hilo)``. Todo
+        lo demás lo hace el hilo del tablero.
+        """
+        ident = id(conexion)
+        if ident not in self._conocidas:  # la primera vez (el hilo del tablero vigila los id reusados)
+            self._conocer(conexion, t)  # antes de la fila: que el hilo del tablero la cuente
+        hilo = _get_ident()
+        nombre = None if hilo == self._principal else nombre_de_hilo(threading.current_thread().name)
+        # Quién llamó a getconn(): origen_del_prestamo() con un atajo, escrito aquí mismo (el camino caliente).
+        # Pila: este marco (0), el observador (1), el aviso del pool (2), getconn() (3) y quien lo llamó (4). Si es
+        # el generador de pool.connection(), al alumno le importa quien hizo el with, dos marcos más allá (entre
+        # medias, el __enter__ de contextlib): se salta sin materializar el marco intermedio.
+        marco = _getframe(4)
+        codigo = marco.f_code
+        clase = _CLASES.get(codigo.co_filename)
+        if clase is None:
+            clase = _clasificar(codigo.co_filename)
+        if clase == _DE_PASO and codigo.co_name == "connection":  # with pool.connection(): el with, dos más allá
+            try:
+                marco = _getframe(6)
+            except ValueError:
+                pass
+            codigo = marco.f_code
+            clase = _CLASES.get(codigo.co_filename)
+        if clase == _USUARIO:
+            return t, ident, (codigo.co_filename, marco.f_lineno, codigo.co_name), hilo, nombre
+        return t, ident, origen_del_prestamo(marco), hilo, nombre
+
+    def _al_encolar(self, t: float) -> None:
+        """Una petición entra en la cola: su plazo. Llega con el cerrojo del pool tomado: solo se lee."""
+        self._hilos.add(_get_ident())
+        cola = self.pool._waiting  # type: ignore[union-attr]
+        plazos = getattr(cola, "plazos", None)
+        if plazos and len(cola):
+            entrada, plazo = plazos.get(id(cola[-1]), (time.monotonic(), 0.0))
+            self._encoladas.append((t, t + entrada + plazo - time.monotonic(), plazo))
+
+    def prestamos(self) -> list[tuple[float, int, tuple[str, int, str], int, str | None]]:
+        """Cada préstamo visto: ``(t, id(conexión), origen, hilo, nombre del hilo)`` (``None``: el principal)."""
+        return sorted(filter(None, map(_EXTRA, self.registro._filas[:])), key=itemgetter(0))
 
     def _conocer(self, conexion: Any, t: float) -> _Conocida:
         """La primera vez que el tablero ve una conexión: le da número y anota su PID."""
@@ -449,6 +471,7 @@ class Tablero:
                 self._error = f"{type(exc).__name__}: {exc}"
 
     def _refrescar(self) -> None:
+        self.registro.mirar()  # lo que haría el hilo del registrador: el tablero no le arranca uno
         foto = self.foto()
         self.html = self._dibujar(foto)
         self.refrescos += 1
@@ -545,21 +568,50 @@ class Tablero:
         return tuple(plazo for _, _, plazo in ultimas)
 
     def _leer_registro(self, t: float) -> None:
-        """Un punto más de la gráfica pequeña con las filas nuevas del registrador (sin recorrerlas en Python)."""
+        """Pone al día lo que el tablero sabe con lo anotado desde el dibujo anterior.
+
+        Préstamos por conexión, el último préstamo y la última devolución de
+        cada una, los ``PoolTimeout`` y un punto más de la gráfica pequeña. Las
+        filas se cuentan sin recorrerlas una a una en Python (``map`` y
+        ``Counter``) y, para «el último de cada conexión», desde el final hasta
+        encontrarlos todos.
+        """
         filas = self.registro._filas
         nuevas = filas[self._filas_leidas:]
         self._filas_leidas += len(nuevas)
+        conocidas = self._conocidas
+        nuevos = list(filter(None, map(_EXTRA, nuevas)))  # los préstamos: (t, id, origen, hilo, nombre)
+        if nuevos:
+            for ident, veces in Counter(map(_IDENT, nuevos)).items():
+                info = conocidas.get(ident)
+                if info is not None:
+                    info.prestamos += veces
+            self._hilos.update(map(_HILO, nuevos))
+            faltan = set(conocidas)
+            for prestamo in reversed(nuevos):  # el último préstamo de cada conexión
+                info = conocidas.get(prestamo[1])
+                if prestamo[1] in faltan and info is not None:
+                    faltan.discard(prestamo[1])
+                    info.prestada = (prestamo[0], prestamo[2], prestamo[4])
+                    if not faltan:
+                        break
         if nuevas:
             en_uso, en_cola = max(map(_EN_USO, nuevas)), max(map(_EN_COLA, nuevas))
             self._ultimo = (nuevas[-1][3], nuevas[-1][4])
+            sucesos = list(map(_SUCESO, nuevas))
+            self._timeouts += sucesos.count("timeout")
+            if "devuelta" in sucesos:
+                faltan = set(conocidas)
+                for fila in reversed(nuevas):  # la última devolución de cada conexión
+                    if fila[6] == "devuelta" and fila[7] in faltan:
+                        faltan.discard(fila[7])
+                        conocidas[fila[7]].devuelta = fila[0]
+                        if not faltan:
+                            break
         else:
             en_uso, en_cola = self._ultimo
         self._puntos.append((t, en_uso, en_cola))
         self._maximos = [max(self._maximos[0], en_uso), max(self._maximos[1], en_cola)]
-        eventos = self.registro._eventos
-        nuevos = eventos[self._eventos_leidos:]
-        self._eventos_leidos += len(nuevos)
-        self._timeouts += list(map(_NOMBRE_EVENTO, nuevos)).count("timeout")
 
     def _foto_final(self) -> Foto:
         """La última foto, con el servidor ya al día (espera hasta 1 s a que cuente las sesiones del pool)."""
@@ -743,7 +795,9 @@ class Tablero:
                 f'{fotogramas} fotogramas a partes iguales del experimento (pulsa ▶)</div>{texto}</div>')
 
 
-_EN_USO, _EN_COLA, _NOMBRE_EVENTO = itemgetter(3), itemgetter(4), itemgetter(1)
+_EN_USO, _EN_COLA, _SUCESO = itemgetter(3), itemgetter(4), itemgetter(6)  # en las filas del registrador
+_EXTRA = itemgetter(8)  # en las filas del registrador: lo que anota el tablero en cada préstamo
+_IDENT, _HILO = itemgetter(1), itemgetter(3)  # en cada préstamo
 
 
 def _variable(texto: str) -> str:
@@ -832,7 +886,12 @@ class _Pelicula:
         self.esperando = [f[4] for f in filas]
         self.maximo = tablero.final.maximo if tablero.final else (tablero.pool.max_size if tablero.pool else 1)
         self.duracion = tablero.registro.duracion
-        self.historia = sorted(tablero._historia, key=lambda h: h[0])
+        numero_de = {ident: info.numero for ident, info in tablero._conocidas.items()}
+        obtenidas = [(t, "obtenida", numero_de[ident], origen, nombre)
+                     for t, ident, origen, _hilo, nombre in tablero.prestamos() if ident in numero_de]
+        devueltas = [(f[0], "devuelta", numero_de[f[7]])
+                     for f in tablero.registro._filas if f[6] == "devuelta" and f[7] in numero_de]
+        self.historia = sorted(obtenidas + devueltas, key=lambda h: h[0])
         self.encoladas = list(tablero._encoladas)
         self.sesiones = [(t, s) for t, s in tablero._sesiones_historia]
         self.t_sesiones = [t for t, _ in self.sesiones]
