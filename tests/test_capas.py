@@ -18,8 +18,10 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +136,34 @@ def test_importar_el_paquete_no_carga_el_laboratorio_ni_pandas_ni_matplotlib() -
     cargados = json.loads(resultado.stdout.splitlines()[-1])
     assert f"{PAQUETE}.conexion" in cargados and f"{PAQUETE}.__main__" in cargados  # de verdad se importó
     assert [m for m in cargados if _prohibido(m)] == []
+
+
+@pytest.mark.slow
+def test_la_rueda_lleva_todos_los_subpaquetes(tmp_path: Path) -> None:
+    """Instalado sin ``-e`` (una rueda, como en Colab con ``pip install git+...``) no falta nada.
+
+    La instalación editable encuentra los subpaquetes en disco aunque la
+    configuración no los nombre; una rueda solo lleva los que nombra.
+    """
+    raiz = Path(capa_datos_persona.__file__).resolve().parent
+    esperados = {
+        str(ruta.parent.relative_to(raiz.parent)).replace(os.sep, "/")
+        for ruta in raiz.rglob("__init__.py")
+        if "__pycache__" not in ruta.parts
+    }
+    assert {"capa_datos_persona", "capa_datos_persona/laboratorio"} <= esperados
+    # Se construye desde una copia: pip deja build/ y *.egg-info junto al código que construye.
+    copia = tmp_path / "fuente"
+    shutil.copytree(raiz, copia / raiz.name, ignore=shutil.ignore_patterns("__pycache__"))
+    for archivo in ("pyproject.toml", "README.md"):
+        shutil.copy2(raiz.parent / archivo, copia / archivo)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
+         "-w", str(tmp_path / "rueda"), str(copia)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )
+    (rueda,) = (tmp_path / "rueda").glob("capa_datos_persona-*.whl")
+    with zipfile.ZipFile(rueda) as zf:
+        nombres = set(zf.namelist())
+    faltan = sorted(paquete for paquete in esperados if f"{paquete}/__init__.py" not in nombres)
+    assert not faltan, f"La rueda no lleva estos paquetes: {faltan}"
