@@ -20,7 +20,10 @@ def pool_asincrono_limpio() -> Iterator[None]:
         pool, ConexionAsincrona._pool, ConexionAsincrona._bucle = ConexionAsincrona._pool, None, None
         try:
             asyncio.run(pool.close())
-        except Exception:
+        except (Exception, asyncio.CancelledError):
+            # Un pool creado en otro bucle (ya cerrado) no se puede cerrar desde este: en Python
+            # 3.13 sus trabajadores salen con CancelledError, que no es una Exception y, sin
+            # atraparla, tumbaba las pruebas siguientes de la sesión.
             pass
     ConexionAsincrona.MAX_CON, ConexionAsincrona.TIMEOUT = originales
 
