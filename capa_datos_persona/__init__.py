@@ -53,4 +53,4 @@ __all__ = [
     "log",
     "reiniciar_tabla",
 ]
-__version__ = "1.0.0"
+__version__ = "1.1.0"  # la de pyproject.toml (tests/test_publicacion.py)

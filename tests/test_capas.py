@@ -143,7 +143,9 @@ def test_la_rueda_lleva_todos_los_subpaquetes(tmp_path: Path) -> None:
     """Instalado sin ``-e`` (una rueda, como en Colab con ``pip install git+...``) no falta nada.
 
     La instalación editable encuentra los subpaquetes en disco aunque la
-    configuración no los nombre; una rueda solo lleva los que nombra.
+    configuración no los nombre; una rueda solo lleva los que nombra. Y lleva
+    su licencia (MIT) en los metadatos, que es lo que leen pip y las
+    herramientas de licencias.
     """
     raiz = Path(capa_datos_persona.__file__).resolve().parent
     esperados = {
@@ -155,7 +157,7 @@ def test_la_rueda_lleva_todos_los_subpaquetes(tmp_path: Path) -> None:
     # Se construye desde una copia: pip deja build/ y *.egg-info junto al código que construye.
     copia = tmp_path / "fuente"
     shutil.copytree(raiz, copia / raiz.name, ignore=shutil.ignore_patterns("__pycache__"))
-    for archivo in ("pyproject.toml", "README.md"):
+    for archivo in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(raiz.parent / archivo, copia / archivo)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
@@ -165,5 +167,16 @@ def test_la_rueda_lleva_todos_los_subpaquetes(tmp_path: Path) -> None:
     (rueda,) = (tmp_path / "rueda").glob("capa_datos_persona-*.whl")
     with zipfile.ZipFile(rueda) as zf:
         nombres = set(zf.namelist())
+        metadatos = zf.read(next(n for n in nombres if n.endswith(".dist-info/METADATA"))).decode("utf-8")
+        licencias = {n.split(".dist-info/", 1)[1]: zf.read(n) for n in nombres if ".dist-info/licenses/" in n}
     faltan = sorted(paquete for paquete in esperados if f"{paquete}/__init__.py" not in nombres)
     assert not faltan, f"La rueda no lleva estos paquetes: {faltan}"
+    # La licencia del código viaja con él (PEP 639): la expresión SPDX y el texto de LICENSE.
+    # El material didáctico (CC BY 4.0) no va en la rueda, así que su licencia tampoco.
+    cabeceras = metadatos.split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: MIT" in cabeceras
+    assert "License-File: LICENSE" in cabeceras
+    assert list(licencias) == ["licenses/LICENSE"]
+    assert licencias["licenses/LICENSE"] == (raiz.parent / "LICENSE").read_bytes()
+    assert b"Permission is hereby granted, free of charge" in licencias["licenses/LICENSE"]
+    assert not any(n.startswith(("notebooks/", "docs/")) for n in nombres)
