@@ -13,10 +13,21 @@ versión de ``REPO2DOCKER``, de PyPI) y lo traduce a versiones fijas de pip:
 
     python herramientas/ensayo_binder.py pines > base.txt     # para instalarlas a mano
     python herramientas/ensayo_binder.py ensayar --python /ruta/a/python3.12
+    python herramientas/ensayo_binder.py herramientas-de-prueba > pruebas.txt
+    python herramientas/ensayo_binder.py ajustes             # con el Python de la imagen
 
 ``ensayar`` crea un entorno virtual temporal con ese Python, instala el entorno base,
 luego ``binder/requirements.txt`` y ejecuta ``pip check``; termina con código 1 si
 ``pip check`` encuentra algo (y borra el entorno temporal al terminar).
+
+Binder instala solo lo del alumno (``binder/requirements.txt`` remite a
+``requirements.txt``), sin pytest ni nbval. Para pasar los cuadernos en el ensayo,
+``herramientas-de-prueba`` escribe las versiones fijadas de esas herramientas (las
+líneas propias de ``requirements-pruebas.txt``), que se instalan aparte, después de
+``pip check``. ``ajustes``, ejecutado con el Python de la imagen tras ``postBuild``,
+comprueba que JupyterLab quedó en español: ``binder/overrides.json`` donde JupyterLab
+lo lee, leído por ``jupyterlab_server`` y con el paquete de idioma ``es_ES`` instalado
+(código 1 si no).
 
 El Python debe ser el de ``binder/runtime.txt`` (se comprueba). Diferencias con
 Binder de verdad: los paquetes del entorno base llegan aquí de PyPI y no de
@@ -27,6 +38,7 @@ conda-forge (mismas versiones), y el Python es el del sistema que lo ejecuta
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -115,14 +127,64 @@ def leer_repo2docker(version_py: str, carpeta: Path, version_r2d: str = REPO2DOC
     return bloqueo, por_defecto.group(1) if por_defecto else "?"
 
 
+def herramientas_de_prueba(raiz: Path = RAIZ) -> list[str]:
+    """Las líneas propias de ``requirements-pruebas.txt`` (sin sus ``-r``): pytest, nbval...
+
+    No incluye lo del alumno (ya instalado) ni Jupyter Book, que el ensayo no usa.
+    """
+    lineas = []
+    for linea in (raiz / "requirements-pruebas.txt").read_text(encoding="utf-8").splitlines():
+        linea = linea.split("#", 1)[0].strip()
+        if linea and not linea.startswith("-"):
+            lineas.append(linea)
+    return lineas
+
+
+def comprobar_ajustes(raiz: Path = RAIZ) -> list[str]:
+    """Qué falta para que el JupyterLab de ESTE Python salga en español (lista vacía: nada).
+
+    Se ejecuta con el Python de la imagen (el de Binder), después de ``binder/postBuild``.
+    """
+    from jupyterlab.commands import get_app_dir
+    from jupyterlab_server.settings_utils import _get_overrides
+    from jupyterlab_server.translation_utils import get_language_packs
+
+    esperados = json.loads((raiz / "binder" / "overrides.json").read_text(encoding="utf-8"))
+    carpeta = Path(get_app_dir()) / "settings"
+    problemas = []
+    if not (carpeta / "overrides.json").exists():
+        problemas.append(f"no hay {carpeta / 'overrides.json'} (¿se ejecutó binder/postBuild?)")
+    leidos, error = _get_overrides(str(carpeta))
+    if error or any(leidos.get(clave) != valor for clave, valor in esperados.items()):
+        problemas.append(f"JupyterLab lee en {carpeta} otros ajustes: {leidos} {error}".strip())
+    locale = esperados["@jupyterlab/translation-extension:plugin"]["locale"]
+    if locale not in get_language_packs()[0]:
+        problemas.append(f"no está instalado el paquete de idioma {locale} (requirements.txt)")
+    return problemas
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Ensayo de Binder con el entorno base de repo2docker.")
     sub = parser.add_subparsers(dest="orden", required=True)
     sub.add_parser("pines", help="escribe en la salida las versiones del entorno base, para pip")
     ensayar = sub.add_parser("ensayar", help="entorno temporal: base + binder/requirements.txt + pip check")
     ensayar.add_argument("--python", required=True, help="el Python de binder/runtime.txt")
+    sub.add_parser("herramientas-de-prueba", help="escribe las versiones de pytest, nbval... (no van en Binder)")
+    sub.add_parser("ajustes", help="con el Python de la imagen: ¿JupyterLab quedó en español?")
     parser.add_argument("--repo2docker", default=REPO2DOCKER, help="versión de jupyter-repo2docker")
     args = parser.parse_args(argv)
+
+    if args.orden == "herramientas-de-prueba":
+        print("# Herramientas de las pruebas (requirements-pruebas.txt), aparte de lo que instala Binder")
+        print("\n".join(herramientas_de_prueba()))
+        return 0
+    if args.orden == "ajustes":
+        problemas = comprobar_ajustes()
+        for problema in problemas:
+            print(f"ERROR: {problema}", file=sys.stderr)
+        if not problemas:
+            print("JupyterLab de la imagen: en español y sin la ventana de noticias (binder/overrides.json).")
+        return 1 if problemas else 0
 
     version_py = version_python_binder()
     with tempfile.TemporaryDirectory(prefix="ensayo_binder_") as tmp:

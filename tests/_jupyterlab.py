@@ -4,7 +4,8 @@ Un JupyterLab propio en un puerto libre de 127.0.0.1, con token y con su
 configuración, sus ajustes, su carpeta de datos (firmas de confianza de los
 cuadernos) y su carpeta de ejecución en una carpeta temporal: ni lee ni toca
 las del usuario. Y el Chromium del sistema para Playwright, sin descargar
-navegadores. Lo usan ``test_navegador.py`` y ``test_diapositivas.py``.
+navegadores (salvo el de snap, que Playwright no puede manejar). Lo usan
+``test_navegador.py`` y ``test_diapositivas.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,53 @@ from typing import Any
 import pytest
 
 RAIZ = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-SIN_CHROMIUM = "no hay Chromium en este equipo (apt-get install chromium)"
+NOMBRES_CHROMIUM = ("chromium", "chromium-browser")
 ARGUMENTOS_CHROMIUM = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+
+
+def es_snap(ruta: str) -> bool:
+    """¿``ruta`` es el Chromium de snap, o un guion que lo lanza?
+
+    ``/snap/bin/chromium`` es un enlace a ``/usr/bin/snap``; en Ubuntu,
+    ``/usr/bin/chromium-browser`` es un guion que hace ``exec /snap/bin/chromium``.
+    """
+    real = os.path.realpath(ruta)
+    if real.startswith("/snap/") or os.path.basename(real) == "snap":
+        return True
+    try:
+        with open(real, "rb") as archivo:
+            inicio = archivo.read(65536)
+    except OSError:
+        return False
+    return inicio.startswith(b"#!") and (b"/snap/bin/" in inicio or b"snap run" in inicio)
+
+
+def buscar_chromium(entorno: Mapping[str, str] = os.environ, path: str | None = None) -> tuple[str | None, str]:
+    """(el Chromium que usar, o None; y el motivo para saltarse la prueba si es None).
+
+    ``CHROMIUM=/ruta`` manda; si no, ``chromium`` o ``chromium-browser`` del PATH. Un snap
+    no sirve: su confinamiento (con su propio /tmp) no deja que Playwright le pase el perfil
+    ni lo maneje, y la prueba fallaría sin que nada del curso esté mal.
+    """
+    if entorno.get("CHROMIUM"):
+        candidatos = [entorno["CHROMIUM"]]
+    else:
+        candidatos = [ruta for ruta in (shutil.which(n, path=path) for n in NOMBRES_CHROMIUM) if ruta]
+    if not candidatos:
+        return None, "no hay Chromium en este equipo (apt-get install chromium)"
+    for ruta in candidatos:
+        if not es_snap(ruta):
+            return ruta, ""
+    return None, (
+        f"el único Chromium de este equipo es un snap ({', '.join(candidatos)}): su confinamiento no deja "
+        "que Playwright lo maneje; instala uno sin snap o indícalo con CHROMIUM=/ruta"
+    )
+
+
+CHROMIUM, SIN_CHROMIUM = buscar_chromium()
 
 
 def puerto_libre() -> int:
@@ -69,15 +111,18 @@ class JupyterLab:
 
 @contextmanager
 def jupyterlab(
-    cuadernos: Path, estado: Path, ajustes: dict[str, dict[str, Any]] | None = None
+    cuadernos: Path, estado: Path, ajustes: dict[str, dict[str, Any]] | None = None, como_alumno: bool = False
 ) -> Iterator[JupyterLab]:
     """JupyterLab sirviendo la carpeta ``cuadernos``; lo suyo (configuración, ajustes...) va en ``estado``.
 
     ``ajustes``: ``{"extensión/plugin": {...}}``, ajustes de usuario de JupyterLab
-    (por ejemplo ``{"jupyterlab-rise/plugin": {"transition": "none"}}``). Siempre
-    se añade el de no preguntar por noticias.
+    (por ejemplo ``{"jupyterlab-rise/plugin": {"transition": "none"}}``). Se añade el
+    de no preguntar por noticias, salvo ``como_alumno``: entonces no hay ningún ajuste
+    de usuario y JupyterLab usa los de su entorno, los que ve un alumno (el idioma y las
+    noticias, de ``overrides.json``: ver tareas.py).
     """
-    todos = {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false"}, **(ajustes or {})}
+    todos = {} if como_alumno else {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false"}}
+    todos.update(ajustes or {})
     for nombre, valores in todos.items():
         archivo = estado / "settings" / f"{nombre}.jupyterlab-settings"
         archivo.parent.mkdir(parents=True, exist_ok=True)

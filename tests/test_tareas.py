@@ -176,6 +176,13 @@ def procesos() -> Iterator[list[psutil.Process]]:
     lanzados: list[psutil.Process] = []
     yield lanzados
     vivos = [p for p in lanzados if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    # Y sus hijos: si la prueba falló antes de anotarlos, matar solo a tareas.py dejaría
+    # huérfanos a JupyterLab (va en su propio grupo de procesos) y a sus kernels.
+    for proceso in list(vivos):
+        try:
+            vivos += [hijo for hijo in proceso.children(recursive=True) if hijo not in vivos]
+        except psutil.NoSuchProcess:
+            pass
     for proceso in vivos:
         try:
             proceso.kill()
