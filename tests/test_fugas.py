@@ -132,3 +132,72 @@ def test_cerrar_el_pool_olvida_sus_huecos_perdidos() -> None:
     assert len(detector.perdidas) == 1
     Conexion.cerrar_conexiones()
     assert detector.perdidas == []
+
+
+# Un IPython de verdad (el de este entorno) con el compilador de celdas que tiene Google Colab:
+# ipykernel 6 sobre IPython 7.34, que no anota qué celda (In[N]) compiló cada archivo
+# (``_filename_map`` es de IPython 8). Va en un proceso aparte: un InteractiveShell es global.
+_COMO_IPYTHON7 = r'''
+import linecache
+
+from IPython.core.interactiveshell import InteractiveShell
+from ipykernel.compiler import XCachingCompiler
+
+
+class ComoIPython7(XCachingCompiler):
+    """Los archivos de celda de ipykernel (ipykernel_PID/HASH.py), con el cache() de IPython 7.34."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self._filename_map
+
+    def cache(self, transformed_code, number=0, raw_code=None):
+        nombre = self.get_code_name(raw_code or transformed_code, transformed_code, number)
+        linecache.cache[nombre] = (len(transformed_code), None, transformed_code.splitlines(True), nombre)
+        return nombre
+
+
+shell = InteractiveShell.instance(compiler_class=ComoIPython7)
+assert not hasattr(shell.compile, "_filename_map")
+celdas = [
+    # In[1], antes de importar el detector: se encuentra en el historial.
+    ("def donde():\n    from capa_datos_persona.laboratorio import fugas\n"
+     "    return fugas.describir_origen(fugas.origen_de_llamada())", True),
+    ("from capa_datos_persona.laboratorio import fugas", True),  # In[2]
+    # In[3], sin historial (como nbval): se anota al compilarla.
+    ("print('ahora:', fugas.describir_origen(fugas.origen_de_llamada()))", False),
+    ("print('antes:', donde())", False),
+]
+for codigo, historial in celdas:
+    resultado = shell.run_cell(codigo, store_history=historial)
+    assert resultado.success, resultado
+'''
+
+
+def test_numero_de_celda_con_el_ipython_7_de_colab(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Con IPython 7 el lugar de una celda dice su número (``celda In[3]``), no ``celda In[?]``."""
+    import os
+    import subprocess
+    import sys
+
+    entorno = {**os.environ, "IPYTHONDIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", _COMO_IPYTHON7], capture_output=True, text=True, env=entorno,
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ahora: celda In[3], línea 1" in r.stdout, r.stdout
+    assert "antes: celda In[1], línea 3" in r.stdout, r.stdout
+
+
+def test_numero_de_celda_con_ipython_8_o_posterior(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Con el IPython de este entorno (8 o posterior, que lo anota él) sale lo mismo."""
+    import os
+    import subprocess
+    import sys
+
+    programa = _COMO_IPYTHON7.replace("compiler_class=ComoIPython7", "compiler_class=XCachingCompiler").replace(
+        "assert not hasattr", "assert hasattr")
+    r = subprocess.run([sys.executable, "-c", programa], capture_output=True, text=True,
+                       env={**os.environ, "IPYTHONDIR": str(tmp_path)}, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ahora: celda In[3], línea 1" in r.stdout, r.stdout
+    assert "antes: celda In[1], línea 3" in r.stdout, r.stdout

@@ -74,16 +74,72 @@ def describir_origen(origen: tuple[str, int]) -> str:
     if archivo == "desconocido":
         return archivo
     if _CELDA.search(archivo):
-        # IPython recuerda qué celda (In[N]) compiló cada archivo temporal: la misma
-        # referencia que muestran sus mensajes de error ("Cell In[5], line 3").
-        try:
-            from IPython import get_ipython
-
-            numero = get_ipython().compile._filename_map.get(archivo, "?")  # type: ignore[union-attr]
-        except Exception:
-            numero = "?"
-        return f"celda In[{numero}], línea {linea}"
+        return f"celda In[{numero_de_celda(archivo)}], línea {linea}"
     return f"{os.path.basename(archivo)}:{linea}"
+
+
+# --- Qué celda (In[N]) compiló cada archivo temporal de ipykernel ----------------------------
+# IPython 8 y posteriores lo recuerdan (``compile._filename_map``): es la referencia que muestran
+# sus mensajes de error ("Cell In[5], line 3"). IPython 7 (el de Google Colab) no lo guarda: para
+# él se anota aquí cada celda que se compila desde que se importa este módulo, y las de antes se
+# buscan en el historial.
+_CELDAS_IPYTHON7: dict[str, int] = {}
+
+
+def _compilador() -> Any:
+    """El compilador de celdas del IPython en marcha (``None`` fuera de IPython)."""
+    if "IPython" not in sys.modules:  # sin IPython cargado no hay celdas: no se importa por esto
+        return None
+    try:
+        from IPython import get_ipython
+
+        return get_ipython().compile  # type: ignore[union-attr]
+    except Exception:
+        return None
+
+
+def numero_de_celda(archivo: str) -> int | str:
+    """El ``N`` de ``In[N]`` de la celda que compiló ``archivo``, o ``"?"`` si no se sabe."""
+    compilador = _compilador()
+    if compilador is None:
+        return "?"
+    mapa = getattr(compilador, "_filename_map", None)  # IPython 8+
+    if mapa is not None:
+        return mapa.get(archivo, "?")
+    if archivo in _CELDAS_IPYTHON7:
+        return _CELDAS_IPYTHON7[archivo]
+    # IPython 7, celda compilada antes de importar este módulo: la del historial que da ese archivo
+    # (nbval ejecuta sin historial: por eso se anotan las celdas desde que se importa el módulo).
+    try:
+        from IPython import get_ipython
+
+        historial = get_ipython().history_manager  # type: ignore[union-attr]
+        for numero in range(len(historial.input_hist_raw) - 1, 0, -1):
+            crudo, transformado = historial.input_hist_raw[numero], historial.input_hist_parsed[numero]
+            if compilador.get_code_name(crudo, transformado, numero) == archivo:
+                return numero
+    except Exception:
+        pass
+    return "?"
+
+
+def _anotar_celdas_en_ipython7() -> None:
+    """En IPython 7, anota en ``_CELDAS_IPYTHON7`` el número de cada celda que se compila."""
+    compilador = _compilador()
+    if compilador is None or hasattr(compilador, "_filename_map") or hasattr(compilador.cache, "_capa_anota"):
+        return
+    original = compilador.cache
+
+    def cache(transformed_code: str, number: int = 0, raw_code: str | None = None) -> str:
+        nombre = original(transformed_code, number, raw_code)
+        _CELDAS_IPYTHON7[nombre] = number
+        return nombre
+
+    cache._capa_anota = True  # type: ignore[attr-defined]
+    compilador.cache = cache
+
+
+_anotar_celdas_en_ipython7()
 
 
 @dataclass(slots=True)
