@@ -1,10 +1,11 @@
 # Dos órdenes para todo: `make lab` abre el curso, `make test` pasa las pruebas.
-# Cada una crea .venv/ con requirements.txt si hace falta (ver tareas.py, que también
-# comprueba la versión de Python y cierra JupyterLab en orden con Ctrl-C).
+# Cada una crea .venv/ si hace falta: `make lab` con requirements.txt (lo del alumno), `make test`
+# con requirements-pruebas.txt (además pytest, nbval, playwright y Jupyter Book), con uv o pip (ver tareas.py,
+# que también comprueba la versión de Python y cierra JupyterLab en orden con Ctrl-C).
 PYTHON ?= python3
 ARGS ?=
 
-.PHONY: lab test preparar cuadernos estado detener
+.PHONY: lab test preparar cuadernos estado detener libro
 
 lab:
 	$(PYTHON) tareas.py lab $(ARGS)
@@ -23,3 +24,7 @@ estado:
 
 detener:
 	$(PYTHON) tareas.py detener $(ARGS)
+
+# El curso como sitio web en _build/libro/html/, con las salidas guardadas (sin ejecutar nada).
+libro:
+	$(PYTHON) tareas.py libro $(ARGS)

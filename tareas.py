@@ -1,14 +1,19 @@
 """Tareas del curso sin depender de ``make`` (sirve igual en Windows).
 
     python tareas.py preparar   crea .venv con requirements.txt (solo si hace falta)
-    python tareas.py lab        abre JupyterLab en notebooks/ (Ctrl-C lo cierra)
-    python tareas.py test       pasa todas las pruebas (código y cuadernos)
+    python tareas.py lab        abre JupyterLab (en español) en notebooks/ (Ctrl-C lo cierra)
+    python tareas.py test       añade las herramientas de prueba y pasa todas las pruebas
     python tareas.py cuadernos  vuelve a ejecutar los cuadernos y los guarda con sus salidas
     python tareas.py estado     qué servidor PostgreSQL usa el curso y cómo está
     python tareas.py detener    detiene el PostgreSQL embebido (los datos se conservan)
+    python tareas.py libro      construye el curso como sitio web en _build/libro/html/ (sin ejecutar)
 
 Los argumentos que sigan se pasan a JupyterLab, a pytest o a la orden, por ejemplo
 ``python tareas.py test -k conexion`` o ``python tareas.py lab --no-browser``.
+``lab`` (y ``preparar``, ``estado``) instala requirements.txt, lo que necesita un alumno;
+``test`` y ``cuadernos``, requirements-pruebas.txt (requirements.txt más pytest, nbval, playwright y Jupyter Book);
+``libro``, requirements.txt y requirements-libro.txt (Jupyter Book 1).
+Instala con uv si puede (más rápido; ver benchmarks/instalacion.py) y, si no, con pip.
 En Windows, ``py tareas.py ...``. Solo usa la biblioteca estándar: se ejecuta con
 el Python del sistema.
 """
@@ -57,9 +62,21 @@ from pathlib import Path  # noqa: E402
 
 RAIZ = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("CAPA_VENV", RAIZ / ".venv"))
-SELLO = VENV / ".capa_instalado"
 ES_WINDOWS = os.name == "nt"
-ORDENES = ("preparar", "lab", "test", "cuadernos", "estado", "detener")
+ORDENES = ("preparar", "lab", "test", "cuadernos", "estado", "detener", "libro")
+# Lo que instala un alumno (`lab`, `preparar`, `estado`) y lo que añaden las pruebas, que
+# incluye lo anterior. Cada conjunto tiene su sello en .venv: la segunda vez no se instala nada.
+REQUISITOS_LAB = "requirements.txt"
+REQUISITOS_PRUEBAS = "requirements-pruebas.txt"
+# El sitio web (`libro`): Jupyter Book 1, encima de requirements.txt (requirements-pruebas.txt lo incluye).
+REQUISITOS_LIBRO = "requirements-libro.txt"
+ORDENES_PRUEBAS = ("test", "cuadernos")
+# uv instala las mismas versiones fijadas que pip más deprisa. Es una rueda de
+# PyPI: se instala en .venv con pip y, si no se puede tener o falla, se instala todo con pip.
+UV = "uv==0.13.9"
+# Los ajustes de JupyterLab del curso (español, sin la ventana de noticias). Un solo archivo:
+# tareas.py lo copia en .venv y binder/postBuild en la imagen de Binder.
+AJUSTES_JUPYTERLAB = RAIZ / "binder" / "overrides.json"
 
 # Tras Ctrl-C, lo que se espera a que JupyterLab apague sus kernels y se cierre solo
 # (cada kernel tiene 5 s para despedirse; en Windows la señal tarda hasta 5 s en atenderse).
@@ -188,9 +205,42 @@ def ejecutar(argumentos: list[str], cwd: Path | None = None, interrumpida: str =
 # --- El entorno virtual ----------------------------------------------------------------
 
 
-def _huella() -> str:
-    datos = b"".join((RAIZ / nombre).read_bytes() for nombre in ("requirements.txt", "pyproject.toml"))
+def archivos_requisitos(archivo: Path) -> list[Path]:
+    """``archivo`` y los que incluye con ``-r`` / ``-c``: si cambia cualquiera, se vuelve a instalar."""
+    archivos = [archivo]
+    for linea in archivo.read_text(encoding="utf-8").splitlines():
+        partes = linea.split("#", 1)[0].split()
+        if len(partes) == 2 and partes[0] in ("-r", "--requirement", "-c", "--constraint"):
+            for incluido in archivos_requisitos(archivo.parent / partes[1]):
+                if incluido not in archivos:
+                    archivos.append(incluido)
+    return archivos
+
+
+def _huella(requisitos: str) -> str:
+    archivos = [*archivos_requisitos(RAIZ / requisitos), RAIZ / "pyproject.toml"]
+    datos = b"".join(ruta.name.encode() + b"\0" + ruta.read_bytes() for ruta in archivos)
     return hashlib.sha256(datos + sys.version.encode()).hexdigest()
+
+
+def _sello(requisitos: str) -> Path:
+    """El archivo de .venv que dice con qué versión de ``requisitos`` se instaló."""
+    return VENV / (".capa_instalado-" + Path(requisitos).stem)
+
+
+def escribir_ajustes_jupyterlab(prefijo: Path | None = None) -> Path:
+    """Copia los ajustes del curso en los de JupyterLab del entorno (``overrides.json``).
+
+    Son los valores por defecto de ese JupyterLab (``<prefijo>/share/jupyter/lab/settings``,
+    donde los busca): español y sin preguntar por noticias. Lo que el alumno elija en
+    *Settings* sigue mandando. Solo se escribe si cambió, y solo dentro del entorno del curso.
+    """
+    destino = (prefijo or VENV) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    contenido = AJUSTES_JUPYTERLAB.read_bytes()
+    if not destino.exists() or destino.read_bytes() != contenido:
+        destino.parent.mkdir(parents=True, exist_ok=True)
+        destino.write_bytes(contenido)
+    return destino
 
 
 def comprobar_venv() -> None:
@@ -208,10 +258,12 @@ def comprobar_venv() -> None:
     sys.exit(2)
 
 
-def preparar() -> Path:
-    """Crea o actualiza el entorno virtual si requirements.txt cambió."""
+def preparar(requisitos: str = REQUISITOS_LAB) -> Path:
+    """Crea o actualiza el entorno virtual si ``requisitos`` (o lo que incluye) cambió."""
     python = python_venv()
-    if python.exists() and SELLO.exists() and SELLO.read_text() == _huella():
+    sello = _sello(requisitos)
+    if python.exists() and sello.exists() and sello.read_text() == _huella(requisitos):
+        escribir_ajustes_jupyterlab()
         return python
     if not python.exists():
         comprobar_venv()
@@ -228,21 +280,74 @@ def preparar() -> Path:
                 sys.stderr.write(f"No se pudo crear el entorno virtual en {VENV}: falló {' '.join(map(str, error.cmd))}.\n")
                 sys.exit(1)
             raise
-    decir("Instalando las versiones fijadas de requirements.txt (la primera vez tarda 1-2 minutos) ...")
-    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
-    for argumentos in ([*pip, "install", "--quiet", "-r", str(RAIZ / "requirements.txt")],
-                       [*pip, "install", "--quiet", "--no-deps", "-e", str(RAIZ)]):
+    decir(f"Instalando las versiones fijadas de {requisitos} (la primera vez tarda un poco) ...")
+    instalador = Instalador(python)
+    for argumentos in (["-r", str(RAIZ / requisitos)], ["--no-deps", "-e", str(RAIZ)]):
+        instalador.instalar(argumentos)
+    escribir_ajustes_jupyterlab()
+    (VENV / ".capa_instalado").unlink(missing_ok=True)  # el sello de versiones anteriores de tareas.py
+    # Lo instalado incluye otros conjuntos (requirements-pruebas.txt incluye requirements.txt):
+    # también quedan al día.
+    instalados = set(archivos_requisitos(RAIZ / requisitos))
+    for otros in (REQUISITOS_LAB, REQUISITOS_PRUEBAS, REQUISITOS_LIBRO):
+        if otros == requisitos or set(archivos_requisitos(RAIZ / otros)) <= instalados:
+            _sello(otros).write_text(_huella(otros))
+    return python
+
+
+class Instalador:
+    """Instala en .venv con uv si se puede y, si no, con pip (las mismas órdenes, el mismo resultado).
+
+    uv se instala con pip dentro de .venv (una rueda de PyPI) la primera vez que hace falta. Si
+    no se puede instalar, o falla al instalar, se dice en una línea y se sigue con pip. La caché
+    de uv es la suya de siempre (por usuario). En Windows copia los archivos en lugar de
+    enlazarlos: con .venv dentro de OneDrive los enlaces duros fallan (error 396); en Linux y
+    macOS enlazar es mucho más rápido que copiar (en Linux, con la caché llena, unos 1,5 s
+    frente a 15 s).
+    """
+
+    def __init__(self, python: Path) -> None:
+        self.python = str(python)
+        self.con_uv: bool | None = None  # None: aún no se ha intentado tener uv
+
+    def _ejecutar(self, argumentos: list[str]) -> int:
+        """Ejecuta una orden de instalación; ante Ctrl-C (o kill) sale de tareas.py."""
         instalacion = Orden(argumentos)
         codigo = instalacion.ejecutar()
         if instalacion.senal is not None:
             decir("Instalación interrumpida: la próxima orden la terminará.")
             sys.exit(codigo)
+        return codigo
+
+    def _pip(self, *argumentos: str) -> list[str]:
+        return [self.python, "-m", "pip", "--disable-pip-version-check", *argumentos]
+
+    def _uv(self, argumentos: list[str]) -> list[str]:
+        enlace = ["--link-mode", "copy"] if ES_WINDOWS else []
+        # --system-certs: los certificados del sistema, como pip; sin él, uv solo confía en los
+        # suyos y falla tras el proxy de una universidad o una empresa (UnknownIssuer).
+        return [self.python, "-m", "uv", "pip", "install", "--quiet", "--system-certs", "--python", self.python,
+                *enlace, *argumentos]
+
+    def _sin_uv(self) -> None:
+        self.con_uv = False
+        decir("No se pudo usar uv (el instalador rápido): se instala con pip, que tarda más.")
+
+    def instalar(self, argumentos: list[str]) -> None:
+        """``pip install ARGUMENTOS`` con uv o con pip; si falla, sale con su código."""
+        if self.con_uv is None:
+            self.con_uv = self._ejecutar(self._pip("install", "--quiet", UV)) == 0
+            if not self.con_uv:
+                self._sin_uv()
+        if self.con_uv:
+            if self._ejecutar(self._uv(argumentos)) == 0:
+                return
+            self._sin_uv()
+        codigo = self._ejecutar(self._pip("install", "--quiet", *argumentos))
         if codigo:
             sys.stderr.write(f"La instalación falló (código {codigo}). Revisa el mensaje de pip; "
                              f"si no se arregla, borra {VENV.name}/ y repite la orden.\n")
             sys.exit(codigo)
-    SELLO.write_text(_huella())
-    return python
 
 
 # --- JupyterLab ------------------------------------------------------------------------
@@ -291,6 +396,21 @@ def lab(python: str, resto: list[str]) -> int:
     return codigo
 
 
+# --- El sitio web ---------------------------------------------------------------------
+
+
+def libro(resto: list[str]) -> int:
+    """Construye el sitio en _build/libro/html/ con las salidas guardadas (herramientas/libro.py).
+
+    Instala antes, si falta, Jupyter Book (requirements-libro.txt) encima de requirements.txt:
+    sus versiones fijadas (ipykernel, nbformat...) mandan también sobre lo que pide Jupyter Book.
+    """
+    preparar(REQUISITOS_LAB)
+    python = str(preparar(REQUISITOS_LIBRO))
+    return ejecutar([python, str(RAIZ / "herramientas" / "libro.py"), *resto], cwd=RAIZ,
+                    interrumpida="Construcción del sitio interrumpida.")
+
+
 # --- Órdenes ---------------------------------------------------------------------------
 
 
@@ -310,9 +430,11 @@ def main(argv: list[str]) -> int:
             return 0
         python = str(python_venv())
     else:
-        python = str(preparar())
+        python = str(preparar(REQUISITOS_PRUEBAS if orden in ORDENES_PRUEBAS else REQUISITOS_LAB))
     if orden == "preparar":
         return 0
+    if orden == "libro":
+        return libro(resto)
     if orden == "lab":
         return lab(python, resto)
     if orden == "cuadernos":
