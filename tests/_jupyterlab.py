@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _comun import puerto_libre
 
 RAIZ = Path(__file__).resolve().parent.parent
 NOMBRES_CHROMIUM = ("chromium", "chromium-browser")
@@ -75,12 +75,6 @@ def buscar_chromium(entorno: Mapping[str, str] = os.environ, path: str | None = 
 
 
 CHROMIUM, SIN_CHROMIUM = buscar_chromium()
-
-
-def puerto_libre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from _comun import cargar_modulo
 
 from capa_datos_persona.laboratorio.ejercicios import AUN_NO, CORRECTO
 
@@ -78,12 +79,7 @@ def test_cada_ejercicio_completo_y_sin_responder(cuaderno: Path) -> None:
 
 
 def test_soluciones_md_al_dia() -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("soluciones", RAIZ / "herramientas" / "soluciones.py")
-    assert spec and spec.loader
-    modulo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(modulo)
+    modulo = cargar_modulo(RAIZ / "herramientas" / "soluciones.py", "soluciones")
     assert (RAIZ / "docs" / "soluciones.md").read_text(encoding="utf-8") == modulo.generar(), (
         "docs/soluciones.md no coincide con los cuadernos: ejecuta `python herramientas/soluciones.py`"
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from _comun import puerto_libre
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from capa_datos_persona import Conexion, ErrorConexionBD, ErrorDatosPersona, Persona, PersonaDAO, servidor
@@ -19,12 +19,6 @@ from capa_datos_persona.servidor import Destino
 
 CLAVE = "p@ss w'or\"d"
 """Una contraseña con @ sin codificar, un espacio y comillas."""
-
-
-def _puerto_libre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _url_embebida(**cambios: str) -> str:
@@ -51,7 +45,7 @@ def test_destino_no_muestra_la_contrasena_ni_en_repr() -> None:
 
 def test_url_mal_escrita_sin_trozos_de_la_contrasena(monkeypatch: pytest.MonkeyPatch) -> None:
     _sin_variables_pg(monkeypatch)
-    monkeypatch.setenv("DATABASE_URL", f"postgresql://ana:{CLAVE}@127.0.0.1:{_puerto_libre()}/x")
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://ana:{CLAVE}@127.0.0.1:{puerto_libre()}/x")
     with pytest.raises(ErrorConexionBD, match="mal escrita") as info:
         Conexion.obtener_pool()
     trazas = "".join(traceback.TracebackException.from_exception(info.value, capture_locals=True).format())
@@ -61,7 +55,7 @@ def test_url_mal_escrita_sin_trozos_de_la_contrasena(monkeypatch: pytest.MonkeyP
 
 def test_traza_con_variables_locales_sin_contrasena(monkeypatch: pytest.MonkeyPatch) -> None:
     _sin_variables_pg(monkeypatch)
-    monkeypatch.setenv("DATABASE_URL", f"postgresql://ana:s3creto-local@127.0.0.1:{_puerto_libre()}/x")
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://ana:s3creto-local@127.0.0.1:{puerto_libre()}/x")
     with pytest.raises(ErrorConexionBD) as info:
         Conexion.obtener_pool()
     trazas = "".join(traceback.TracebackException.from_exception(info.value, capture_locals=True).format())
@@ -69,7 +63,7 @@ def test_traza_con_variables_locales_sin_contrasena(monkeypatch: pytest.MonkeyPa
 
 
 def test_estado_no_muestra_la_contrasena(monkeypatch: pytest.MonkeyPatch) -> None:
-    entorno = {**os.environ, "DATABASE_URL": f"postgresql://ana:{CLAVE}@127.0.0.1:{_puerto_libre()}/x"}
+    entorno = {**os.environ, "DATABASE_URL": f"postgresql://ana:{CLAVE}@127.0.0.1:{puerto_libre()}/x"}
     resultado = subprocess.run([sys.executable, "-m", "capa_datos_persona", "estado"], capture_output=True,
                                text=True, env=entorno, timeout=60)
     assert resultado.returncode == 1
@@ -83,7 +77,7 @@ def test_estado_no_muestra_la_contrasena(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_sin_servidor_dice_donde_y_que_hacer(monkeypatch: pytest.MonkeyPatch) -> None:
     _sin_variables_pg(monkeypatch)
-    puerto = _puerto_libre()
+    puerto = puerto_libre()
     monkeypatch.setenv("DATABASE_URL", f"postgresql://ana:x@127.0.0.1:{puerto}/x")
     with pytest.raises(ErrorConexionBD, match=f"127.0.0.1:{puerto}.*no hay un servidor escuchando"):
         Conexion.obtener_pool()

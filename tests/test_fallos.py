@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import pytest
+from _comun import puerto_libre
 
 from capa_datos_persona import Conexion, ErrorConexionBD
 from capa_datos_persona.logger_base import log
 from capa_datos_persona.servidor import elegir_servidor
 
 
-def _puerto_libre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_servidor_inalcanzable_falla_rapido_y_dice_host_y_puerto(monkeypatch: pytest.MonkeyPatch) -> None:
-    puerto = _puerto_libre()
+    puerto = puerto_libre()
     monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres:s3creto@127.0.0.1:{puerto}/test_db")
     hilos_antes = threading.active_count()
     inicio = time.monotonic()
@@ -38,7 +32,7 @@ def test_servidor_inalcanzable_falla_rapido_y_dice_host_y_puerto(monkeypatch: py
 
 def test_variables_pg_inalcanzables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    puerto = _puerto_libre()
+    puerto = puerto_libre()
     monkeypatch.setenv("PGHOST", "127.0.0.1")
     monkeypatch.setenv("PGPORT", str(puerto))
     monkeypatch.setenv("PGPASSWORD", "otro-s3creto")

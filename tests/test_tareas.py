@@ -8,13 +8,11 @@ necesita el PostgreSQL embebido para detenerse) y que no queda ningún proceso v
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,20 +22,13 @@ from pathlib import Path
 
 import psutil
 import pytest
+from _comun import cargar_modulo, puerto_libre
 
 RAIZ = Path(__file__).resolve().parent.parent
 TAREAS = RAIZ / "tareas.py"
 
 
-def _cargar_tareas():
-    especificacion = importlib.util.spec_from_file_location("tareas", TAREAS)
-    assert especificacion is not None and especificacion.loader is not None
-    modulo = importlib.util.module_from_spec(especificacion)
-    especificacion.loader.exec_module(modulo)
-    return modulo
-
-
-tareas = _cargar_tareas()
+tareas = cargar_modulo(TAREAS, "tareas")
 MINIMO = "%d.%d" % tareas.PYTHON_MINIMO
 
 solo_posix = pytest.mark.skipif(
@@ -192,12 +183,6 @@ def procesos() -> Iterator[list[psutil.Process]]:
     assert not vivos, f"quedaban procesos vivos: {vivos}"
 
 
-def _puerto_libre() -> int:
-    with socket.socket() as enchufe:
-        enchufe.bind(("127.0.0.1", 0))
-        return enchufe.getsockname()[1]
-
-
 def _entorno(tmp_path: Path) -> dict[str, str]:
     # Ficheros de Jupyter y datos del curso en carpetas temporales: nada del alumno se toca.
     return {
@@ -291,7 +276,7 @@ def test_lab_se_cierra_en_orden_al_recibir_una_senal(
 ) -> None:
     # La señal va solo a tareas.py (no a su grupo): es tareas.py quien tiene que pedirle
     # a JupyterLab que se cierre, esperarlo y salir sin traceback.
-    puerto, token, huella = _puerto_libre(), secrets.token_hex(16), tmp_path / "huella.txt"
+    puerto, token, huella = puerto_libre(), secrets.token_hex(16), tmp_path / "huella.txt"
     proceso = _lanzar([sys.executable, str(TAREAS), "lab", *_opciones_lab(puerto, token)], tmp_path, procesos)
     _esperar_servidor(proceso, puerto, token, tmp_path / "salida.txt")
     _kernel_que_deja_huella(tmp_path, puerto, token, huella)
@@ -316,7 +301,7 @@ def test_arranque_de_windows_convierte_ctrl_c_en_cierre_ordenado(
     # servidor sin apagar los kernels. Aquí se ejecuta el mismo arranque que tareas.py usa
     # en Windows y se le manda SIGINT (con stdin que no es una terminal, Jupyter no
     # instala su propio manejador, igual que en Windows).
-    puerto, token, huella = _puerto_libre(), secrets.token_hex(16), tmp_path / "huella.txt"
+    puerto, token, huella = puerto_libre(), secrets.token_hex(16), tmp_path / "huella.txt"
     orden = tareas.orden_lab(str(tareas.python_venv()), _opciones_lab(puerto, token), windows=True)
     proceso = _lanzar(orden, tmp_path, procesos)
     _esperar_servidor(proceso, puerto, token, tmp_path / "salida.txt")
