@@ -346,19 +346,34 @@ async def barrido(peticiones: Iterable[int] = (50, 200, 500), tamano: int = 5, a
     return pd.concat(tablas, ignore_index=True)
 
 
-def _pico_python(funcion: Callable[[], Any]) -> tuple[Any, int]:
-    ya_trazaba = tracemalloc.is_tracing()
-    if not ya_trazaba:
-        tracemalloc.start()
-    try:
+class _PicoPython:
+    """``with _PicoPython() as pico: ...``: en ``pico.bytes``, cuánto subió la memoria de objetos de Python.
+
+    Es el pico de ``tracemalloc`` dentro del bloque sobre lo que había al entrar.
+    Sirve igual para código normal y para un ``await`` dentro del bloque.
+    """
+
+    bytes = 0
+
+    def __enter__(self) -> _PicoPython:
+        self._ya_trazaba = tracemalloc.is_tracing()
+        if not self._ya_trazaba:
+            tracemalloc.start()
         gc.collect()
         tracemalloc.reset_peak()
-        inicial = tracemalloc.get_traced_memory()[0]
-        resultado = funcion()
-        return resultado, tracemalloc.get_traced_memory()[1] - inicial
-    finally:
-        if not ya_trazaba:
+        self._inicial = tracemalloc.get_traced_memory()[0]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.bytes = tracemalloc.get_traced_memory()[1] - self._inicial
+        if not self._ya_trazaba:
             tracemalloc.stop()
+
+
+def _pico_python(funcion: Callable[[], Any]) -> tuple[Any, int]:
+    with _PicoPython() as pico:
+        resultado = funcion()
+    return resultado, pico.bytes
 
 
 async def memoria_python(peticiones: int = 200, tamano: int = 5, argumento: float = 0.02) -> dict[str, float]:
@@ -371,19 +386,9 @@ async def memoria_python(peticiones: int = 200, tamano: int = 5, argumento: floa
     """
     _, con_hilos = await asyncio.to_thread(_pico_python, lambda: medir_hilos(peticiones, tamano, argumento))
 
-    ya_trazaba = tracemalloc.is_tracing()
-    if not ya_trazaba:
-        tracemalloc.start()
-    try:
-        gc.collect()
-        tracemalloc.reset_peak()
-        inicial = tracemalloc.get_traced_memory()[0]
+    with _PicoPython() as pico:
         await medir_corrutinas(peticiones, tamano, argumento)
-        con_corrutinas = tracemalloc.get_traced_memory()[1] - inicial
-    finally:
-        if not ya_trazaba:
-            tracemalloc.stop()
-    return {HILOS: con_hilos / peticiones, CORRUTINAS: con_corrutinas / peticiones}
+    return {HILOS: con_hilos / peticiones, CORRUTINAS: pico.bytes / peticiones}
 
 
 # --- La gráfica -------------------------------------------------------------------------------
